@@ -1,7 +1,6 @@
 """Shared pieces of the checks: coercing a student's result and failing in words."""
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
@@ -15,22 +14,37 @@ def as_float_array(value, name: str, shape: tuple[int, ...] | None = None) -> np
     look-alike), checked for shape and finiteness."""
     if value is None:
         raise CheckFailure(f"{name} returned None: did you forget a `return`?")
-    if isinstance(value, np.ndarray):
-        raw = value.view(np.ndarray) if type(value) is not np.ndarray else value
-    elif isinstance(value, (numbers.Real, list, tuple)) or np.isscalar(value):
-        raw = value
-    else:
-        raise CheckFailure(f"{name} returned a {type(value).__name__}, expected a number or a NumPy array")
     try:
-        # np.array reads a float subclass's stored double, not its overridden methods.
-        array = np.array(raw, dtype=np.float64, copy=True).view(np.ndarray)
+        array = np.array(_plain(value), dtype=np.float64).view(np.ndarray)
     except (TypeError, ValueError) as error:
-        raise CheckFailure(f"{name} returned something that is not numeric ({type(value).__name__}): {error}")
+        raise CheckFailure(
+            f"{name} returned a {type(value).__name__}, expected a number or a NumPy array of numbers ({error})"
+        ) from None
     if shape is not None and array.shape != tuple(shape):
         raise CheckFailure(f"{name} has shape {array.shape}, expected {tuple(shape)}")
     if not np.all(np.isfinite(array)):
         raise CheckFailure(f"{name} contains inf or nan: check for overflow in exp or a log of 0")
     return array
+
+
+def _plain(value):
+    """``value`` rebuilt from plain floats, ints and ndarrays, so that no overridden
+    ``__float__``, ``__sub__``, ``__lt__``... of a subclass can take part in a comparison."""
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return np.array([_plain(v) for v in value.ravel()], dtype=np.float64).reshape(value.shape)
+        return np.array(value.view(np.ndarray), copy=True)
+    if isinstance(value, (bool, np.bool_)):
+        return float(bool(value))
+    if isinstance(value, float):  # includes np.float64
+        return float.__float__(value)
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, np.generic):
+        return np.array(value).item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    raise TypeError(f"{type(value).__name__} is not a number")
 
 
 def as_float(value, name: str) -> float:
