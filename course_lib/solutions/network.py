@@ -53,6 +53,30 @@ class Network:
         return np.argmax(self.forward(X), axis=0)
 
 
+def train_layers(network, X, Y, epochs, batch_size, learning_rate, rng):
+    """The lecture's loop over a plain list of layers: one SGD step on every batch of
+    every epoch; returns the mean loss per epoch (``epochs`` floats).
+
+    X (D, N), Y one-hot (C, N); the gradient of the mean batch loss is
+    ``cce_gradient / batch size``."""
+    N = X.shape[1]
+    losses = []
+    for epoch in range(epochs):
+        total_loss = 0.0
+        for batch in epoch_batches(N, batch_size, rng):
+            X_batch = X[:, batch]
+            Y_batch = Y[:, batch]
+            output = X_batch
+            for layer in network:
+                output = layer.forward(output)
+            total_loss += cce(Y_batch, output) * len(batch)
+            output_gradient = cce_gradient(Y_batch, output) / len(batch)
+            for layer in reversed(network):
+                output_gradient = layer.backward(output_gradient, learning_rate)
+        losses.append(total_loss / N)
+    return losses
+
+
 def train(network, X, Y, epochs, batch_size, learning_rate, rng, *, decay=1.0, fused=False,
           validation=None, progress=False):
     """Mini-batch SGD on every batch of every epoch; ``history.loss`` is the mean loss per epoch.

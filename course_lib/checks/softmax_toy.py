@@ -1,0 +1,262 @@
+"""Visible checks of the softmax toy notebook: ``softmax_loss``, ``softmax_gradient`` and their
+L2-regularised versions ``softmax_loss_l2``, ``softmax_gradient_l2``.
+
+W is (C, D+1) with the bias as its last column, X is (D+1, N) with a last row of ones, y holds
+N integer labels. The checks use cases worked out by hand and numerical gradients of the
+student's own loss, and raise ``CheckFailure`` in the student's terms; a recognised mistake is
+named in ``error.mistake`` (a key of ``MISTAKES``), other failures carry ``"wrong_value"``,
+``"wrong_shape"``, ``"not_finite"`` or ``"raised"``."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from course_lib.checks.common import CheckFailure, as_float, as_float_array, close, passed
+from course_lib.gradient_check import check_gradient
+
+MISTAKES = {
+    "loss_per_sample": "softmax_loss returns one loss per sample instead of their mean",
+    "loss_sum": "softmax_loss sums over samples instead of averaging",
+    "loss_sign": "softmax_loss is missing the minus sign",
+    "loss_wrong_axis": "the probabilities are normalised along rows instead of columns",
+    "loss_whole_matrix": "the probabilities are normalised over the whole matrix",
+    "loss_mean_over_classes": "softmax_loss averages over classes and samples",
+    "loss_ignores_labels": "softmax_loss averages -log P over every class, not the correct ones",
+    "loss_log_of_zero": "softmax_loss takes the log of a probability that underflowed to 0",
+    "gradient_not_averaged": "softmax_gradient is not divided by the number of samples",
+    "gradient_missing_minus_one": "softmax_gradient does not subtract 1 at the correct classes",
+    "gradient_sign": "softmax_gradient has the wrong sign (Y - P instead of P - Y)",
+    "gradient_transposed": "softmax_gradient is transposed",
+    "modifies_input": "the function changes W or X in place",
+    "loss_first": "the gradient was checked while softmax_loss is still wrong",
+    "l2_on_bias": "L2 also penalises the bias column",
+    "l2_not_squared": "the L2 penalty uses the norm instead of its square",
+    "l2_loss_factor_two": "the L2 loss has a factor 2 (it belongs in the gradient)",
+    "l2_loss_half": "the L2 loss has a factor 1/2",
+    "l2_sign": "the L2 term is subtracted instead of added",
+    "l2_gradient_missing_two": "the L2 gradient is alpha W instead of 2 alpha W",
+    "l2_gradient_no_penalty": "the L2 gradient leaves out the penalty",
+}
+
+
+def _failure(check: str, mistake: str, message: str) -> CheckFailure:
+    error = CheckFailure(f"{check}: {message}")
+    error.mistake = mistake
+    return error
+
+
+def _call(check: str, function, *args):
+    """Call the student's code on copies of the arguments; an exception or an in-place change
+    of an argument becomes a failure that says so."""
+    copies = [np.array(a, copy=True) for a in args]
+    try:
+        with np.errstate(all="ignore"):
+            result = function(*copies)
+    except CheckFailure:
+        raise
+    except Exception as error:  # noqa: BLE001 - any error of the student's code is reported
+        raise _failure(check, "raised", f"raised {type(error).__name__}: {error}") from None
+    for name, given, copy in zip(("W", "X", "y"), args, copies):
+        if not np.array_equal(given, copy):
+            raise _failure(check, "modifies_input", f"changed its argument {name} in place; work on a new array "
+                                                    f"(for example with .copy())")
+    return result
+
+
+def _array(check: str, value, name: str, shape, not_finite=None) -> np.ndarray:
+    try:
+        array = as_float_array(value, name)
+    except CheckFailure as error:
+        if "inf or nan" in str(error):
+            raise _failure(check, *(not_finite or ("not_finite", str(error)))) from None
+        raise _failure(check, "wrong_shape", str(error)) from None
+    if array.shape != tuple(shape):
+        raise _failure(check, "wrong_shape", f"{name} has shape {array.shape}, expected {tuple(shape)}")
+    return array
+
+
+def _number(check: str, value, name: str, not_finite=None) -> float:
+    if np.ndim(value) > 0 and np.size(value) > 1:
+        raise _failure(check, "loss_per_sample" if check == "softmax_loss" else "wrong_shape",
+                       f"{name} returned {np.size(value)} numbers; the loss is a single number, the mean over samples")
+    return as_float(_array(check, value, name, np.shape(value), not_finite), name)
+
+
+def _fmt(array) -> str:
+    return np.array2string(np.asarray(array), precision=4, suppress_small=True)
+
+
+# The hand case: three classes, one feature (3, 2, 1) and the bias row; W has only bias weights
+# (0, log 2, log 3), so every column of probabilities is (1, 2, 3) / 6. Labels 0, 2, 2.
+_LN2, _LN3 = math.log(2), math.log(3)
+_W = np.array([[0.0, 0.0], [0.0, _LN2], [0.0, _LN3]])
+_X = np.array([[3.0, 2.0, 1.0], [1.0, 1.0, 1.0]])
+_y = np.array([0, 2, 2])
+# -(log 1/6 + log 1/2 + log 1/2) / 3 = log(24) / 3
+_LOSS = math.log(24) / 3
+# (P - Y) X^T / 3 with P = (1, 2, 3)/6 in every column.
+_GRADIENT = np.array([[-2 / 3, -1 / 6], [2 / 3, 1 / 3], [0.0, -1 / 6]])
+# For the L2 checks: the same case with feature weights (1, 2, -1) and a feature row of zeros.
+_W_L2 = np.array([[1.0, 0.0], [2.0, _LN2], [-1.0, _LN3]])
+_X_L2 = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+_ALPHA = 0.1
+
+
+def _random_case(seed: int, C: int = 3, D: int = 4, N: int = 6):
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((C, D + 1))
+    X = np.vstack([rng.standard_normal((D, N)), np.ones((1, N))])
+    return W, X, rng.integers(0, C, N)
+
+
+def check_softmax_loss(softmax_loss) -> None:
+    """``softmax_loss(W, X, y)``: the mean over samples of ``-log softmax(W X)[y_n, n]``."""
+    name = "softmax_loss"
+    got = _number(name, _call(name, softmax_loss, _W, _X, _y), "softmax_loss(W, X, y)")
+    if not math.isclose(got, _LOSS, rel_tol=1e-9):
+        wrong = {
+            "loss_sum": (3 * _LOSS, "this is the sum over the 3 samples; take the mean"),
+            "loss_sign": (-_LOSS, "the loss is negative: -log of a probability is >= 0, so keep the minus sign"),
+            "loss_wrong_axis": (_LN3, "the probabilities were normalised along rows; each column (sample) must "
+                                      "sum to 1: use axis=0"),
+            "loss_whole_matrix": (math.log(648) / 3, "the probabilities were normalised over the whole matrix; "
+                                                     "each column (sample) must sum to 1: use axis=0"),
+            "loss_mean_over_classes": (_LOSS / 3, "this also averages over the 3 classes; only average over samples"),
+            "loss_ignores_labels": (2 * math.log(6) / 3, "this averages -log P over every class; take only the "
+                                                         "correct class y_n of each sample n"),
+        }
+        for mistake, (value, hint) in wrong.items():
+            if math.isclose(got, value, rel_tol=1e-9):
+                raise _failure(name, mistake, f"got {got:.6f}, expected {_LOSS:.6f}: {hint}")
+        raise _failure(name, "wrong_value", f"with probabilities (1/6, 2/6, 3/6) in every column and labels (0, 2, 2) "
+                                            f"expected -(log 1/6 + log 1/2 + log 1/2) / 3 = {_LOSS:.6f}, got {got:.6f}")
+    uniform = _number(name, _call(name, softmax_loss, np.zeros((3, 2)), _X, _y), "softmax_loss(0, X, y)")
+    if not math.isclose(uniform, _LN3, rel_tol=1e-9):
+        raise _failure(name, "wrong_value", f"W = 0 gives probability 1/3 everywhere and loss log 3 = {_LN3:.6f}, "
+                                            f"got {uniform:.6f}")
+    # Scores 0 and 800 for a sample of class 0: its probability underflows to 0, the loss is 800.
+    far = _number(name, _call(name, softmax_loss, np.array([[0.0, 0.0], [0.0, 800.0]]), np.array([[0.0], [1.0]]),
+                              np.array([0])), "softmax_loss with scores (0, 800)", not_finite=(
+        "loss_log_of_zero", "got inf or nan for scores (0, 800) and label 0: the probability exp(-800) underflows "
+                            "to 0 and log(0) = -inf; compute the log-probabilities directly from the shifted scores "
+                            "(log-softmax) instead of taking the log of the probabilities"))
+    if not math.isclose(far, 800.0, rel_tol=1e-9):
+        raise _failure(name, "loss_log_of_zero", f"for scores (0, 800) and label 0 the loss is 800 (log-softmax: "
+                                                 f"0 - 800 - log(1 + e^-800)), got {far:.6g}; clipping the probability "
+                                                 f"hides how wrong the prediction is")
+    passed(name, 3)
+
+
+def check_softmax_gradient(softmax_gradient, softmax_loss) -> None:
+    """``softmax_gradient(W, X, y)``: ``(P - Y) X^T / N``, and the numerical gradient of your
+    ``softmax_loss``."""
+    name = "softmax_gradient"
+    result = _call(name, softmax_gradient, _W, _X, _y)
+    if np.shape(result) == (2, 3):
+        raise _failure(name, "gradient_transposed", "the gradient has shape (2, 3), the transpose of W (3, 2): "
+                                                    "it must have the shape of W, (P - Y) times X transposed")
+    got = _array(name, result, "softmax_gradient(W, X, y)", _W.shape)
+    if not close(got, _GRADIENT):
+        P = np.array([1, 2, 3]) / 6
+        wrong = {
+            "gradient_not_averaged": (3 * _GRADIENT, "divide by the number of samples N"),
+            "gradient_missing_minus_one": (np.outer(P, _X.sum(axis=1)) / 3,
+                                           "subtract 1 from the probability of each sample's correct class"),
+            "gradient_sign": (-_GRADIENT, "the sign is flipped: the gradient is (P - Y) X^T / N"),
+        }
+        for mistake, (value, hint) in wrong.items():
+            if close(got, value):
+                raise _failure(name, mistake, hint)
+        raise _failure(name, "wrong_value", f"for the hand case (probabilities (1/6, 2/6, 3/6) in every column, "
+                                            f"labels (0, 2, 2), X =\n{_fmt(_X)})\nexpected\n{_fmt(_GRADIENT)}\n"
+                                            f"got\n{_fmt(got)}")
+    try:
+        _loss_is_right(softmax_loss)
+    except CheckFailure as error:
+        raise _failure(name, "loss_first", f"fix softmax_loss first ({error})") from None
+    W, X, y = _random_case(3)
+    analytic = _array(name, _call(name, softmax_gradient, W, X, y), "softmax_gradient(W, X, y)", W.shape)
+    error = check_gradient(lambda W_: as_float(softmax_loss(W_, X, y), "softmax_loss"), W.copy(), analytic)
+    if error > 1e-6:
+        raise _failure(name, "wrong_value", f"does not match the numerical gradient of your softmax_loss on random "
+                                            f"data (relative error {error:.2g})")
+    passed(name, 2)
+
+
+def _loss_is_right(softmax_loss) -> None:
+    """The hand case of ``check_softmax_loss`` without its printed line."""
+    with np.errstate(all="ignore"):
+        got = as_float(softmax_loss(_W.copy(), _X.copy(), _y.copy()), "softmax_loss(W, X, y)")
+    if not math.isclose(got, _LOSS, rel_tol=1e-9):
+        raise CheckFailure("softmax_loss does not pass check_softmax_loss")
+
+
+def check_softmax_loss_l2(softmax_loss_l2, softmax_loss) -> None:
+    """``softmax_loss_l2(W, X, y, alpha)``: ``softmax_loss + alpha ||W without its bias column||^2``."""
+    name = "softmax_loss_l2"
+    base = _number(name, _call(name, softmax_loss, _W_L2, _X_L2, _y), "softmax_loss(W, X, y)")
+    if not math.isclose(base, _LOSS, rel_tol=1e-9):
+        raise _failure(name, "loss_first", "fix softmax_loss first (check_softmax_loss)")
+    no_penalty = _number(name, _call(name, lambda *a: softmax_loss_l2(*a, 0.0), _W_L2, _X_L2, _y),
+                         "softmax_loss_l2(W, X, y, 0)")
+    if not math.isclose(no_penalty, _LOSS, rel_tol=1e-9):
+        raise _failure(name, "wrong_value",
+                       f"with alpha = 0 it should equal softmax_loss = {_LOSS:.6f}, got {no_penalty:.6f}")
+    got = _number(name, _call(name, lambda *a: softmax_loss_l2(*a, _ALPHA), _W_L2, _X_L2, _y),
+                  f"softmax_loss_l2(W, X, y, {_ALPHA})")
+    # Feature weights (1, 2, -1): ||.||^2 = 6, so the penalty is 0.1 * 6 = 0.6.
+    expected = _LOSS + 0.6
+    if not math.isclose(got, expected, rel_tol=1e-9):
+        wrong = {
+            "l2_on_bias": (expected + _ALPHA * (_LN2 ** 2 + _LN3 ** 2), "the bias column is penalised too; "
+                                                                        "leave out the last column of W"),
+            "l2_not_squared": (_LOSS + _ALPHA * math.sqrt(6), "use the squared norm, the sum of the squared weights"),
+            "l2_loss_factor_two": (_LOSS + 1.2, "the penalty is alpha times the squared norm; the 2 appears in "
+                                                "its gradient"),
+            "l2_loss_half": (_LOSS + 0.3, "the penalty is alpha times the squared norm, without 1/2"),
+            "l2_sign": (_LOSS - 0.6, "the penalty is added to the loss"),
+        }
+        for mistake, (value, hint) in wrong.items():
+            if math.isclose(got, value, rel_tol=1e-9):
+                raise _failure(name, mistake, f"got {got:.6f}, expected {expected:.6f}: {hint}")
+        raise _failure(name, "wrong_value", f"with feature weights (1, 2, -1), alpha = {_ALPHA} and softmax_loss = "
+                                            f"{_LOSS:.6f} expected {_LOSS:.6f} + 0.1 * 6 = {expected:.6f}, "
+                                            f"got {got:.6f}")
+    passed(name, 2)
+
+
+def check_softmax_gradient_l2(softmax_gradient_l2, softmax_loss_l2) -> None:
+    """``softmax_gradient_l2(W, X, y, alpha)``: ``softmax_gradient + 2 alpha W`` with a zero bias
+    column, and the numerical gradient of your ``softmax_loss_l2``."""
+    name = "softmax_gradient_l2"
+    # The softmax part: feature row 0 gives a zero first column, the bias column is (-1/6, 1/3, -1/6);
+    # the penalty 2 * 0.1 * (1, 2, -1) goes in the first column only.
+    base = np.array([[0.0, -1 / 6], [0.0, 1 / 3], [0.0, -1 / 6]])
+    penalty = np.array([[0.2, 0.0], [0.4, 0.0], [-0.2, 0.0]])
+    got = _array(name, _call(name, lambda *a: softmax_gradient_l2(*a, _ALPHA), _W_L2, _X_L2, _y),
+                 f"softmax_gradient_l2(W, X, y, {_ALPHA})", _W_L2.shape)
+    if not close(got, base + penalty):
+        wrong = {
+            "l2_on_bias": (base + 2 * _ALPHA * _W_L2, "the bias column got a penalty too; its penalty gradient is 0"),
+            "l2_gradient_missing_two": (base + penalty / 2, "the derivative of alpha w^2 is 2 alpha w"),
+            "l2_gradient_no_penalty": (base, "this is the gradient without the penalty; add 2 alpha W (bias column 0)"),
+            "l2_sign": (base - penalty, "the penalty's gradient is added, +2 alpha W"),
+        }
+        for mistake, (value, hint) in wrong.items():
+            if close(got, value):
+                raise _failure(name, mistake, hint)
+        raise _failure(name, "wrong_value", f"for W =\n{_fmt(_W_L2)}\nX =\n{_fmt(_X_L2)}\ny = {_y}, alpha = {_ALPHA}: "
+                                            f"expected\n{_fmt(base + penalty)}\ngot\n{_fmt(got)}")
+    try:
+        _loss_is_right(lambda W, X, y: softmax_loss_l2(W, X, y, 0.0))
+    except CheckFailure:
+        raise _failure(name, "loss_first", "fix softmax_loss_l2 first (check_softmax_loss_l2)") from None
+    W, X, y = _random_case(4)
+    analytic = _array(name, _call(name, lambda *a: softmax_gradient_l2(*a, 0.3), W, X, y),
+                      "softmax_gradient_l2(W, X, y, 0.3)", W.shape)
+    error = check_gradient(lambda W_: as_float(softmax_loss_l2(W_, X, y, 0.3), "softmax_loss_l2"), W.copy(), analytic)
+    if error > 1e-6:
+        raise _failure(name, "wrong_value", f"does not match the numerical gradient of your softmax_loss_l2 on random "
+                                            f"data with alpha = 0.3 (relative error {error:.2g})")
+    passed(name, 2)

@@ -1,0 +1,485 @@
+"""The layers notebook: it runs, its solutions are course_lib.solutions' code, its blanks are
+well formed, and its visible checks pass on the reference and name the mistakes of wrong answers."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+from course_lib.checks import layers as checks
+from course_lib.checks.common import CheckFailure
+from course_lib.solutions import losses, network
+from course_lib.solutions.dense import Dense
+from course_lib.solutions.losses import cce, cce_gradient
+from course_lib.solutions.softmax import Softmax
+from nbtools import assert_same_code, graded_cells, nbgrader_meta, read_notebook, solution_cells
+
+NOTEBOOK = "layers/layers.ipynb"
+
+_INLINE = re.compile(r"^(?P<indent>\s*)(?P<code>\S.*?)\s*# BLANK: (?P<text>.+?)\s*$")
+_BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN BLANK: (?P<text>.+?)\s*$")
+_END = re.compile(r"^\s*# END BLANK\s*$")
+
+
+def blanks_in(source: str) -> list[str]:
+    """The student texts of every ``# BLANK:`` line and ``# BEGIN BLANK:`` region in ``source``;
+    raises AssertionError on an unbalanced region or a marker on the wrong kind of line."""
+    texts, open_region = [], False
+    for number, line in enumerate(source.splitlines(), 1):
+        if _BEGIN.match(line):
+            assert not open_region, f"line {number}: BEGIN BLANK inside another region"
+            open_region = True
+            texts.append(_BEGIN.match(line)["text"])
+        elif _END.match(line):
+            assert open_region, f"line {number}: END BLANK without BEGIN BLANK"
+            open_region = False
+        elif "# BLANK:" in line:
+            assert not open_region, f"line {number}: an inline blank inside a region"
+            match = _INLINE.match(line)
+            assert match, f"line {number}: '# BLANK:' must end a line of code: {line!r}"
+            texts.append(match["text"])
+        elif "BLANK" in line:
+            raise AssertionError(f"line {number}: malformed blank marker {line!r}")
+    assert not open_region, "BEGIN BLANK without END BLANK"
+    return texts
+
+
+def release(source: str) -> str:
+    """``source`` as the student sees it: each blank replaced by its student text (README rules)."""
+    out, skipping = [], False
+    for line in source.splitlines():
+        begin = _BEGIN.match(line)
+        if begin:
+            out.append(begin["indent"] + begin["text"])
+            skipping = True
+        elif _END.match(line):
+            skipping = False
+        elif not skipping:
+            inline = _INLINE.match(line)
+            out.append(inline["indent"] + inline["text"] if inline else line)
+    return "\n".join(out) + "\n"
+
+
+def assert_blanks_well_formed(nb) -> int:
+    """Every solution cell has blanks; each student text has a ``?`` and is not a bare ``?``; each
+    released blank is a SyntaxError in IPython (so it fails loudly); returns the number of blanks."""
+    count = 0
+    for cell in solution_cells(nb):
+        name = nbgrader_meta(cell)["grade_id"]
+        texts = blanks_in(cell.source)
+        assert texts, f"solution cell {name} has no blank"
+        for text in texts:
+            assert "?" in text and text.strip() != "?", f"{name}: student text {text!r} needs a ? and more than a ?"
+            lone = release(f"{text}\n")
+            with pytest.raises(SyntaxError):
+                compile(TransformerManager().transform_cell("def _blank():\n    " + lone), name, "exec")
+        released = TransformerManager().transform_cell(release(cell.source))
+        with pytest.raises(SyntaxError):
+            compile(released, name, "exec")
+        count += len(texts)
+    return count
+
+
+def assert_nbgrader_metadata(nb) -> None:
+    """Schema 3 on every cell, unique lower-case grade_ids, solution cells unlocked, graded cells
+    locked with points, a visible check and a hidden-test region."""
+    ids = []
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        assert meta.get("schema_version") == 3, f"cell without nbgrader schema 3: {cell.source[:60]!r}"
+        assert set(meta) >= {"grade", "solution", "locked", "task", "grade_id"}
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", meta["grade_id"]), meta["grade_id"]
+        ids.append(meta["grade_id"])
+        if meta["solution"]:
+            assert cell.cell_type == "code" and not meta["locked"] and not meta["grade"]
+        else:
+            assert meta["locked"]
+        if meta["grade"]:
+            assert meta["points"] > 0
+            assert "### BEGIN HIDDEN TESTS" in cell.source and "### END HIDDEN TESTS" in cell.source
+            visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+            assert re.search(r"^check_\w+\(", visible, re.M), f"{meta['grade_id']}: no visible check call"
+            assert "course_lib.solutions" not in cell.source
+    assert len(ids) == len(set(ids)), "grade_ids are not unique"
+    for cell in nb.cells:
+        assert "course_lib.solutions" not in cell.source, "the notebooks never import the reference solutions"
+        assert "sys.path" not in cell.source
+
+
+def hidden_part(nb, grade_id: str) -> str:
+    cell = next(c for c in graded_cells(nb) if nbgrader_meta(c)["grade_id"] == grade_id)
+    return cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+
+
+def expect_mistake(check, answer, mistake: str) -> str:
+    with pytest.raises(CheckFailure) as info:
+        check(answer)
+    named = getattr(info.value, "mistake", None)
+    assert named == mistake, f"{info.value} (named {named})"
+    return str(info.value)
+
+
+# --- the notebook ----------------------------------------------------------------------------
+
+@pytest.mark.notebook
+def test_layers_notebook_runs_top_to_bottom(run_notebook):
+    nb, seconds = run_notebook(NOTEBOOK)
+    printed = "".join(o.get("text", "") for c in graded_cells(nb) for o in c.get("outputs", []))
+    assert printed.count("\u2714") >= len(graded_cells(nb)), printed
+
+
+def test_layers_notebook_solutions_are_the_reference():
+    nb = read_notebook(NOTEBOOK)
+    for name, reference in [
+        ("cce", cce), ("cce_gradient", cce_gradient),
+        ("Softmax.forward", Softmax.forward), ("Softmax.backward", Softmax.backward),
+        ("Dense.__init__", Dense.__init__), ("Dense.forward", Dense.forward), ("Dense.backward", Dense.backward),
+        ("Dense.params", Dense.params), ("Dense.grads", Dense.grads),
+        ("train_layers", network.train_layers),
+    ]:
+        assert_same_code(nb, name, reference)
+    eps = [c.source for c in solution_cells(nb) if "EPS = " in c.source]
+    assert eps and f"EPS = {losses.EPS!r}" in eps[0]
+
+
+def test_layers_notebook_blanks_and_metadata():
+    nb = read_notebook(NOTEBOOK)
+    assert assert_blanks_well_formed(nb) == 12
+    assert_nbgrader_metadata(nb)
+    graded = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in graded_cells(nb)}
+    assert graded == {"cce_tests": 1, "cce_gradient_tests": 1, "softmax_forward_tests": 2,
+                      "softmax_backward_tests": 3, "dense_backward_tests": 2, "train_layers_tests": 3}
+    texts = [t for c in solution_cells(nb) for t in blanks_in(c.source)]
+    for lecture in ["return(?)", "self.output = ?", "T = ?", "return np.einsum(?, T, output_gradient)",
+                    "self.weights_gradient = np.dot(?, ?)", "X_batch = X[:, ?]", "Y_batch = Y[:, ?]"]:
+        assert lecture in texts
+
+
+def test_released_source_keeps_the_given_lines():
+    nb = read_notebook(NOTEBOOK)
+    dense = next(c.source for c in solution_cells(nb) if nbgrader_meta(c)["grade_id"] == "dense")
+    released = release(dense)
+    assert "np.dot(?, ?)" in released and "self.input.T" not in released
+    assert "input_gradient = np.dot(self.weights[:, :-1].T, output_gradient)" in released
+    softmax = next(c.source for c in solution_cells(nb) if nbgrader_meta(c)["grade_id"] == "softmax")
+    assert "np.exp" not in release(softmax) and "        self.output = ?\n" in release(softmax)
+
+
+# --- train_layers, the reference loop --------------------------------------------------------
+
+def test_train_layers_takes_the_same_steps_as_network_train():
+    """The lecture's list-of-layers loop and Network/train agree step for step."""
+    data = np.random.default_rng(3)
+    labels = data.integers(0, 3, 64)
+    X = 3 * data.standard_normal((5, 3))[:, labels] + data.standard_normal((5, 64))
+    Y = np.eye(3)[:, labels]
+    layers = [Dense(5, 3, rng=np.random.default_rng(1)), Softmax()]
+    net = network.Network([Dense(5, 3, rng=np.random.default_rng(1)), Softmax()])
+    losses_ = network.train_layers(layers, X, Y, 30, 16, 0.1, np.random.default_rng(2))
+    history = network.train(net, X, Y, 30, 16, 0.1, np.random.default_rng(2))
+    np.testing.assert_allclose(losses_, history.loss, rtol=1e-12)
+    np.testing.assert_allclose(layers[0].weights, net.layers[0].weights, rtol=1e-12)
+    assert len(losses_) == 30 and losses_[-1] < 0.3 * losses_[0]
+
+
+# --- the visible checks ----------------------------------------------------------------------
+
+def test_visible_checks_pass_on_the_reference(capsys):
+    checks.check_cce(cce)
+    checks.check_cce_gradient(cce_gradient)
+    checks.check_softmax_forward(Softmax)
+    checks.check_softmax_backward(Softmax)
+    checks.check_dense_backward(Dense)
+    checks.check_training_loop(network.train_layers)
+    checks.check_training_loop(network.train_layers, num_samples=10, batch_size=4, epochs=2, seed=41)
+    assert capsys.readouterr().out.count("\u2714") == 7
+
+
+def test_every_named_mistake_is_documented():
+    import inspect
+
+    source = inspect.getsource(checks)
+    named = set(re.findall(r'"((?:cce|softmax|dense|loop)_[a-z_]+)"[,:]', source))
+    assert named <= set(checks.MISTAKES), named - set(checks.MISTAKES)
+
+
+def _clip(p):
+    return np.clip(p, 1e-12, 1.0)
+
+
+@pytest.mark.parametrize("mistake, answer", [
+    ("cce_sum", lambda y, p: -np.sum(y * np.log(_clip(p)))),
+    ("cce_per_sample", lambda y, p: -np.sum(y * np.log(_clip(p)), axis=0)),
+    ("cce_sign", lambda y, p: np.sum(y * np.log(_clip(p))) / y.shape[1]),
+    ("cce_log_of_y", lambda y, p: -np.sum(p * np.log(y)) / y.shape[1]),
+    ("cce_log_of_zero", lambda y, p: -np.sum(y * np.log(p)) / y.shape[1]),
+    ("cce_divides_by_classes", lambda y, p: -np.sum(y * np.log(_clip(p))) / y.shape[0]),
+    ("cce_mean_over_all_entries", lambda y, p: -np.mean(y * np.log(_clip(p)))),
+])
+def test_cce_check_names_the_mistake(mistake, answer):
+    expect_mistake(checks.check_cce, answer, mistake)
+
+
+def test_cce_check_says_what_was_expected():
+    message = expect_mistake(checks.check_cce, lambda y, p: 0.5, "wrong_value")
+    assert "expected" in message and "0.500000" in message
+    expect_mistake(checks.check_cce, lambda y, p: None, "wrong_shape")
+
+
+@pytest.mark.parametrize("mistake, answer", [
+    ("cce_gradient_divided_by_n", lambda y, p: -y / _clip(p) / y.shape[1]),
+    ("cce_gradient_sign", lambda y, p: y / _clip(p)),
+    ("cce_gradient_fused", lambda y, p: p - y),
+    ("cce_gradient_missing_y", lambda y, p: -1 / _clip(p)),
+    ("cce_gradient_divides_by_zero", lambda y, p: -y / p),
+    ("wrong_shape", lambda y, p: (-y / _clip(p)).T),
+])
+def test_cce_gradient_check_names_the_mistake(mistake, answer):
+    expect_mistake(checks.check_cce_gradient, answer, mistake)
+
+
+def _softmax_class(forward=None, backward=None):
+    namespace = {}
+    if forward:
+        def forward_method(self, input):
+            self.input = input
+            self.output = forward(input)
+            return self.output
+        namespace["forward"] = forward_method
+    if backward:
+        namespace["backward"] = lambda self, g, learning_rate: backward(self.output, g)
+    return type("StudentSoftmax", (Softmax,), namespace)
+
+
+def _jacobians(a):
+    return np.einsum('in,ij->ijn', a, np.eye(a.shape[0])) - np.einsum('in,jn->ijn', a, a)
+
+
+@pytest.mark.parametrize("mistake, forward", [
+    ("softmax_whole_matrix", lambda z: np.exp(z) / np.sum(np.exp(z))),
+    ("softmax_wrong_axis", lambda z: np.exp(z - z.max(axis=1, keepdims=True))
+     / np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True)),
+    ("softmax_overflow", lambda z: np.exp(z) / np.sum(np.exp(z), axis=0)),
+    ("softmax_global_max", lambda z: np.exp(z - z.max()) / np.sum(np.exp(z - z.max()), axis=0)),
+    ("wrong_value", lambda z: np.exp(z) / (np.exp(z).sum(axis=0) + 1)),
+    ("wrong_shape", lambda z: np.exp(z - z.max(axis=0)).sum(axis=0)),
+])
+def test_softmax_forward_check_names_the_mistake(mistake, forward):
+    expect_mistake(checks.check_softmax_forward, _softmax_class(forward=forward), mistake)
+
+
+def test_softmax_forward_check_wants_self_output_and_an_untouched_input():
+    class NotStored(Softmax):
+        def forward(self, input):
+            return Softmax().forward(input)
+
+    class InPlace(Softmax):
+        def forward(self, input):
+            input -= input.max(axis=0)
+            np.exp(input, out=input)
+            input /= input.sum(axis=0)
+            self.output = input
+            return input
+
+    expect_mistake(checks.check_softmax_forward, NotStored, "softmax_output_not_stored")
+    expect_mistake(checks.check_softmax_forward, InPlace, "softmax_modifies_input")
+
+
+@pytest.mark.parametrize("mistake, backward", [
+    ("softmax_backward_diagonal_only", lambda a, g: a * (1 - a) * g),
+    ("softmax_backward_ignores_output_gradient", lambda a, g: np.einsum('ijn->in', _jacobians(a))),
+    ("softmax_backward_sign", lambda a, g: -np.einsum('ijn,jn->in', _jacobians(a), g)),
+    ("softmax_backward_returns_jacobian", lambda a, g: _jacobians(a)),
+    ("wrong_value", lambda a, g: np.einsum('ijn,in->jn', _jacobians(a), g[::-1])),
+])
+def test_softmax_backward_check_names_the_mistake(mistake, backward):
+    expect_mistake(checks.check_softmax_backward, _softmax_class(backward=backward), mistake)
+
+
+def test_softmax_backward_check_needs_a_right_forward_first():
+    wrong_forward = _softmax_class(forward=lambda z: np.exp(z) / np.sum(np.exp(z)))
+    message = expect_mistake(checks.check_softmax_backward, wrong_forward, "softmax_forward_first")
+    assert "Softmax.forward" in message
+
+
+def _dense_class(backward):
+    return type("StudentDense", (Dense,), {"backward": backward})
+
+
+def _transposed(self, g, lr):
+    self.weights_gradient = np.dot(self.input, g.T)
+    dx = np.dot(self.weights[:, :-1].T, g)
+    self.weights -= lr * self.weights_gradient.T
+    return dx
+
+
+def _no_bias_column(self, g, lr):
+    self.weights_gradient = np.dot(g, self.input[:-1].T)
+    dx = np.dot(self.weights[:, :-1].T, g)
+    self.weights[:, :-1] -= lr * self.weights_gradient
+    return dx
+
+
+def _divided(self, g, lr):
+    self.weights_gradient = np.dot(g, self.input.T) / g.shape[1]
+    dx = np.dot(self.weights[:, :-1].T, g)
+    self.weights -= lr * self.weights_gradient
+    return dx
+
+
+def _update_first(self, g, lr):
+    self.weights_gradient = np.dot(g, self.input.T)
+    self.weights -= lr * self.weights_gradient
+    return np.dot(self.weights[:, :-1].T, g)
+
+
+def _plus(self, g, lr):
+    self.weights_gradient = np.dot(g, self.input.T)
+    dx = np.dot(self.weights[:, :-1].T, g)
+    self.weights += lr * self.weights_gradient
+    return dx
+
+
+def _no_update(self, g, lr):
+    self.weights_gradient = np.dot(g, self.input.T)
+    return np.dot(self.weights[:, :-1].T, g)
+
+
+def _bias_row_kept(self, g, lr):
+    self.weights_gradient = np.dot(g, self.input.T)
+    dx = np.dot(self.weights.T, g)
+    self.weights -= lr * self.weights_gradient
+    return dx
+
+
+def _negated(self, g, lr):
+    self.weights_gradient = -np.dot(g, self.input.T)
+    dx = np.dot(self.weights[:, :-1].T, g)
+    self.weights += lr * self.weights_gradient
+    return dx
+
+
+@pytest.mark.parametrize("mistake, backward", [
+    ("dense_weights_gradient_transposed", _transposed),
+    ("dense_weights_gradient_missing_bias", _no_bias_column),
+    ("dense_weights_gradient_divided_by_n", _divided),
+    ("dense_weights_gradient_sign", _negated),
+    ("dense_updated_before_input_gradient", _update_first),
+    ("dense_update_sign", _plus),
+    ("dense_no_update", _no_update),
+    ("dense_input_gradient_bias_row", _bias_row_kept),
+])
+def test_dense_backward_check_names_the_mistake(mistake, backward):
+    expect_mistake(checks.check_dense_backward, _dense_class(backward), mistake)
+
+
+def _loop(*, slicing="batch", reshuffle=True, every_batch=True, chain_forward=True, reverse=True,
+          chain_backward=True, divide=True, pass_rate=True, reset=True, loss="weighted"):
+    """train_layers with one mistake switched on."""
+
+    def train(net, X, Y, epochs, batch_size, learning_rate, rng):
+        N = X.shape[1]
+        losses_, total_loss = [], 0.0
+        fixed = network.epoch_batches(N, batch_size, rng)
+        for epoch in range(epochs):
+            if reset:
+                total_loss = 0.0
+            batches = network.epoch_batches(N, batch_size, rng) if reshuffle else fixed
+            batch_losses = []
+            for batch in (batches if every_batch else batches[:1]):
+                columns = batches[0] if slicing == "first" else batch
+                X_batch = X[:, columns]
+                Y_batch = Y[:, columns] if slicing != "labels" else Y[:, np.roll(batch, 1)]
+                output = X_batch
+                for layer in net:
+                    output = layer.forward(output if chain_forward else X_batch)
+                batch_losses.append(cce(Y_batch, output))
+                total_loss += batch_losses[-1] * len(batch)
+                gradient = cce_gradient(Y_batch, output) / (len(batch) if divide else 1)
+                for layer in (reversed(net) if reverse else net):
+                    new = layer.backward(gradient, learning_rate if pass_rate else 0.01)
+                    if chain_backward:
+                        gradient = new
+            losses_.append({"weighted": total_loss / N, "sum": sum(batch_losses),
+                            "last": batch_losses[-1]}[loss])
+        return losses_
+
+    return train
+
+
+@pytest.mark.parametrize("mistake, loop", [
+    ("loop_one_step_per_epoch", _loop(every_batch=False)),
+    ("loop_reuses_one_batch", _loop(slicing="first")),
+    ("loop_never_reshuffles", _loop(reshuffle=False)),
+    ("loop_forward_not_chained", _loop(chain_forward=False)),
+    ("loop_backward_order", _loop(reverse=False)),
+    ("loop_gradient_not_chained", _loop(chain_backward=False)),
+    ("loop_labels_not_sliced_with_batch", _loop(slicing="labels")),
+    ("loop_gradient_not_divided_by_batch_size", _loop(divide=False)),
+    ("loop_learning_rate_not_passed", _loop(pass_rate=False)),
+    ("loop_loss_not_reset_each_epoch", _loop(reset=False)),
+    ("loop_loss_sum_of_batch_means", _loop(loss="sum")),
+    ("loop_loss_last_batch_only", _loop(loss="last")),
+])
+def test_training_loop_check_names_the_mistake(mistake, loop):
+    expect_mistake(checks.check_training_loop, loop, mistake)
+
+
+def test_training_loop_check_reports_errors_and_wrong_returns():
+    def crashes(net, X, Y, epochs, batch_size, learning_rate, rng):
+        return cce(Y, net[0].forward(X[:, :3]))
+
+    message = expect_mistake(checks.check_training_loop, crashes, "raised")
+    assert "ValueError" in message
+    expect_mistake(checks.check_training_loop, lambda *args: None, "loop_wrong_return")
+
+
+# --- the hidden tests can fail ---------------------------------------------------------------
+
+def _run_hidden(nb, grade_id, **answers):
+    namespace = {"np": np, "cce": cce, "cce_gradient": cce_gradient, "Softmax": Softmax, "Dense": Dense,
+                 "train_layers": network.train_layers, "check_training_loop": checks.check_training_loop}
+    namespace.update(answers)
+    exec(compile(hidden_part(nb, grade_id), grade_id, "exec"), namespace)
+
+
+def test_hidden_tests_pass_on_the_reference(capsys):
+    nb = read_notebook(NOTEBOOK)
+    for grade_id in ["cce_tests", "cce_gradient_tests", "softmax_forward_tests", "softmax_backward_tests",
+                     "dense_backward_tests", "train_layers_tests"]:
+        _run_hidden(nb, grade_id)
+
+
+@pytest.mark.parametrize("grade_id, answers", [
+    ("cce_tests", {"cce": lambda y, p: -np.sum(y * np.log(_clip(p))) / y.shape[0]}),
+    ("cce_tests", {"cce": lambda y, p: -np.sum(y * np.log(p)) / y.shape[1]}),
+    ("cce_gradient_tests", {"cce_gradient": lambda y, p: -y / _clip(p) / y.shape[1]}),
+    ("softmax_forward_tests", {"Softmax": _softmax_class(forward=lambda z: np.exp(z) / np.exp(z).sum(axis=0))}),
+    ("softmax_backward_tests", {"Softmax": _softmax_class(backward=lambda a, g: a * (1 - a) * g)}),
+    ("dense_backward_tests", {"Dense": _dense_class(_update_first)}),
+    ("train_layers_tests", {"train_layers": _loop(loss="sum")}),
+])
+def test_hidden_tests_fail_on_wrong_answers(grade_id, answers, capsys):
+    nb = read_notebook(NOTEBOOK)
+    with pytest.raises((AssertionError, CheckFailure, FloatingPointError, ValueError)):
+        with np.errstate(all="ignore"):
+            _run_hidden(nb, grade_id, **answers)
+
+
+def test_hidden_tests_reject_look_alike_results():
+    """A result object that claims equality with everything cannot pass the hidden tests."""
+    class Liar(np.ndarray):
+        def __eq__(self, other):
+            return np.ones(np.shape(other), dtype=bool)
+
+        def __sub__(self, other):
+            return np.zeros(np.shape(other))
+
+        def __array_wrap__(self, *args, **kwargs):
+            return super().__array_wrap__(*args, **kwargs)
+
+    nb = read_notebook(NOTEBOOK)
+    with pytest.raises((AssertionError, CheckFailure)):
+        _run_hidden(nb, "cce_gradient_tests", cce_gradient=lambda y, p: np.zeros_like(y).view(Liar))
