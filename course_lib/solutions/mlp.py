@@ -49,7 +49,10 @@ def compute_grad_loss(p, X, Y, activation="logistic"):
     dZ_output = (P - Y) / N
     dW_output = np.hstack([np.dot(dZ_output, A.T), np.sum(dZ_output, axis=1, keepdims=True)])
     dA = np.dot(p["W"]["output"][:, :-1].T, dZ_output)
-    dZ_hidden = dA * A * (1 - A) if activation == "logistic" else dA * (A > 0)
+    if activation == "logistic":
+        dZ_hidden = dA * A * (1 - A)
+    else:
+        dZ_hidden = dA * (A > 0)
     dW_hidden = np.hstack([np.dot(dZ_hidden, X.T), np.sum(dZ_hidden, axis=1, keepdims=True)])
     return loss, {"W": {"hidden": dW_hidden, "output": dW_output}}
 

@@ -1,0 +1,299 @@
+"""The MNIST softmax regression notebook: it runs (and reaches 92% test accuracy), its solutions
+are course_lib.solutions' code, its blanks and nbgrader cells are well formed, and its visible
+checks pass on the reference and name the mistakes of wrong answers."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+from course_lib.checks import mnist_softmax as checks
+from course_lib.checks.common import CheckFailure
+from course_lib.solutions.softmax import softmax
+from course_lib.solutions.softmax_regression import predict, softmax_loss_and_gradient
+from nbtools import assert_same_code, graded_cells, nbgrader_meta, read_notebook, solution_cells
+
+NOTEBOOK = "mnist_softmax/mnist_softmax.ipynb"
+
+_INLINE = re.compile(r"^(?P<indent>[ \t]*)(?P<code>\S.*?)\s*# BLANK: (?P<text>.+?)\s*$")
+_BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN BLANK: (?P<text>.+?)\s*$")
+_END = re.compile(r"^[ \t]*# END BLANK\s*$")
+
+
+# --- helpers shared with test_nb_mlp_backprop ------------------------------------------------
+
+def blank_lines(source: str) -> list[tuple[int, int, str, str]]:
+    """(first line, last line, indent, student text) of every blank in ``source`` (0-based lines);
+    AssertionError on a malformed or unbalanced marker."""
+    blanks, region = [], None
+    for number, line in enumerate(source.splitlines()):
+        if _BEGIN.match(line):
+            assert region is None, f"line {number + 1}: BEGIN BLANK inside another region"
+            region = (number, _BEGIN.match(line)["indent"], _BEGIN.match(line)["text"])
+        elif _END.match(line):
+            assert region is not None, f"line {number + 1}: END BLANK without BEGIN BLANK"
+            blanks.append((region[0], number, region[1], region[2]))
+            region = None
+        elif "# BLANK:" in line:
+            assert region is None, f"line {number + 1}: an inline blank inside a region"
+            match = _INLINE.match(line)
+            assert match, f"line {number + 1}: '# BLANK:' must end a line of code: {line!r}"
+            blanks.append((number, number, match["indent"], match["text"]))
+        else:
+            assert "BLANK" not in line, f"line {number + 1}: malformed blank marker {line!r}"
+    assert region is None, "BEGIN BLANK without END BLANK"
+    return blanks
+
+
+def release(source: str, only: int | None = None) -> str:
+    """``source`` with its blanks (or only blank number ``only``) replaced by the student text."""
+    lines = source.splitlines()
+    for index, (first, last, indent, text) in reversed(list(enumerate(blank_lines(source)))):
+        if only is None or index == only:
+            lines[first:last + 1] = [indent + text]
+    return "\n".join(lines) + "\n"
+
+
+def assert_notebook_conventions(nb) -> dict[str, list[str]]:
+    """nbgrader schema 3 on every cell, unique lower-case grade_ids, solution cells unlocked with
+    well-formed blanks that each fail loudly once released (a SyntaxError in IPython), graded
+    cells locked with points, a visible check and a hidden-test region; no import of the
+    reference solutions. Returns each solution cell's student texts by grade_id."""
+    ids, texts = [], {}
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        assert meta.get("schema_version") == 3, f"cell without nbgrader schema 3: {cell.source[:60]!r}"
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", meta["grade_id"]), meta["grade_id"]
+        ids.append(meta["grade_id"])
+        assert "course_lib.solutions" not in cell.source and "sys.path" not in cell.source
+        if meta["solution"]:
+            assert cell.cell_type == "code" and not meta["locked"] and not meta["grade"]
+            blanks = blank_lines(cell.source)
+            assert blanks, f"solution cell {meta['grade_id']} has no blank"
+            texts[meta["grade_id"]] = [text for *_, text in blanks]
+            for index, (*_, text) in enumerate(blanks):
+                assert "?" in text and text.strip("? ") != "", f"{meta['grade_id']}: bad student text {text!r}"
+                released = TransformerManager().transform_cell(release(cell.source, only=index))
+                with pytest.raises(SyntaxError):
+                    compile(released, meta["grade_id"], "exec")
+        else:
+            assert meta["locked"], f"cell {meta['grade_id']} is neither a solution nor locked"
+            assert "# BLANK" not in cell.source
+        if meta["grade"]:
+            assert meta["points"] > 0
+            visible, _, rest = cell.source.partition("### BEGIN HIDDEN TESTS\n")
+            assert "### END HIDDEN TESTS" in rest, f"{meta['grade_id']}: no hidden-test region"
+            assert re.search(r"^check_\w+\(", visible, re.M), f"{meta['grade_id']}: no visible check"
+    assert len(ids) == len(set(ids)), "grade_ids are not unique"
+    return texts
+
+
+def hidden_part(nb, grade_id: str) -> str:
+    cell = next(c for c in graded_cells(nb) if nbgrader_meta(c)["grade_id"] == grade_id)
+    return cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+
+
+def expect_mistake(check, answer, mistake: str) -> str:
+    """``check(answer)`` fails naming ``mistake``; returns the message."""
+    with pytest.raises(CheckFailure) as info:
+        check(answer)
+    named = getattr(info.value, "mistake", None)
+    assert named == mistake, f"{info.value} (named {named!r}, expected {mistake!r})"
+    return str(info.value)
+
+
+def printed(nb) -> str:
+    """Everything the executed notebook printed."""
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+# --- the notebook ----------------------------------------------------------------------------
+
+@pytest.mark.notebook
+def test_notebook_runs_and_reaches_92_percent(run_notebook, monkeypatch):
+    # One BLAS thread in the kernel: with two notebooks running at once on two cores (pytest -n 2),
+    # multithreaded OpenBLAS oversubscribes the cores and these small products get 3-30x slower.
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    nb, seconds = run_notebook(NOTEBOOK)
+    out = printed(nb)
+    assert out.count("\u2714") == len(graded_cells(nb)) == 4, out
+    test_accuracy = float(re.search(r"^test accuracy: ([\d.]+)%$", out, re.M)[1]) / 100
+    print(f"test accuracy {test_accuracy:.2%}")
+    assert test_accuracy >= 0.92
+    error = float(re.search(r"relative error of dW against central differences on 300 entries: (\S+)$", out, re.M)[1])
+    assert error < 1e-6
+    best = re.search(r"best l2_reg = (\S+)$", out, re.M)[1]
+    assert float(best) in (0.0, 1e-5, 1e-4, 1e-3, 1e-2)
+    figures = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    assert figures == 6  # digits, loss curve, l2 grid, batch sizes, templates, confusion matrix
+
+
+def test_solutions_are_the_reference():
+    nb = read_notebook(NOTEBOOK)
+    assert_same_code(nb, "softmax", softmax)
+    assert_same_code(nb, "predict", predict)
+    assert_same_code(nb, "softmax_loss_and_gradient", softmax_loss_and_gradient)
+
+
+def test_blanks_and_nbgrader_cells():
+    nb = read_notebook(NOTEBOOK)
+    texts = assert_notebook_conventions(nb)
+    assert texts == {
+        "softmax": ["E = np.exp(?)", "return ?"],
+        "predict": ["return ?"],
+        "loss_and_gradient": ["Z -= ?", "loss = ?", "E[?, ?] -= 1", "dW = ?", "dW[?] += ?"],
+    }
+    points = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in graded_cells(nb)}
+    assert points == {"softmax_tests": 2, "predict_tests": 1, "loss_tests": 3, "gradient_tests": 4}
+    released = release(next(c.source for c in solution_cells(nb) if nbgrader_meta(c)["grade_id"] == "loss_and_gradient"))
+    assert "    E = np.exp(Z)\n" in released and "np.log(S)" not in released and "    loss = ?\n" in released
+
+
+# --- the visible checks ----------------------------------------------------------------------
+
+def test_visible_checks_pass_on_the_reference(capsys):
+    checks.check_softmax(softmax)
+    checks.check_predict(predict)
+    checks.check_loss(softmax_loss_and_gradient)
+    checks.check_loss_gradient(softmax_loss_and_gradient)
+    assert capsys.readouterr().out.count("\u2714") == 4
+
+
+def test_every_named_mistake_is_documented():
+    import inspect
+
+    named = set(re.findall(r'mistake\(\s*"([a-z0-9_]+)"', inspect.getsource(checks)))
+    assert named <= set(checks.MISTAKES), named - set(checks.MISTAKES)
+
+
+def _stable(Z):
+    return np.exp(Z - Z.max(axis=0)) / np.exp(Z - Z.max(axis=0)).sum(axis=0)
+
+
+def _shift_in_place(Z):
+    Z -= Z.max(axis=0)
+    return np.exp(Z) / np.exp(Z).sum(axis=0)
+
+
+@pytest.mark.parametrize("mistake, answer", [
+    ("softmax_whole_matrix", lambda Z: np.exp(Z - Z.max()) / np.exp(Z - Z.max()).sum()),
+    ("softmax_wrong_axis", lambda Z: np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)),
+    ("softmax_no_max_shift", lambda Z: np.exp(Z) / np.exp(Z).sum(axis=0)),
+    ("softmax_not_normalised", lambda Z: np.exp(Z - Z.max(axis=0))),
+    ("modifies_input", _shift_in_place),
+    ("wrong_type", lambda Z: None),
+    ("wrong_shape", lambda Z: _stable(Z)[:, 0]),
+    ("raised", lambda Z: np.exp(Z) / np.sum(np.exp(Z), axis=2)),
+])
+def test_softmax_check_names_the_mistake(mistake, answer):
+    expect_mistake(checks.check_softmax, answer, mistake)
+
+
+def test_softmax_check_says_which_axis():
+    message = expect_mistake(checks.check_softmax, lambda Z: np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True),
+                             "softmax_wrong_axis")
+    assert "row" in message and "column" in message and "axis 0" in message
+
+
+@pytest.mark.parametrize("mistake, answer", [
+    ("predict_wrong_axis", lambda W, X: np.argmax(W @ X, axis=1)),
+    ("predict_returns_scores", lambda W, X: W @ X),
+    ("predict_returns_scores", lambda W, X: np.max(_stable(W @ X), axis=0)),
+    ("wrong_value", lambda W, X: np.argmin(W @ X, axis=0)),
+])
+def test_predict_check_names_the_mistake(mistake, answer):
+    expect_mistake(checks.check_predict, answer, mistake)
+
+
+def loss_and_gradient(*, loss_kind="mean", l2_kind="weights", shift=True, log_of_p=False, grad_kind="right",
+                      l2_grad_kind="2W"):
+    """A softmax loss-and-gradient with one deliberate mistake (written out, not the reference)."""
+    def fn(W, X, y, l2_reg=0.0):
+        N = X.shape[1]
+        Z = W @ X
+        if shift:
+            Z = Z - Z.max(axis=0)
+        P = np.exp(Z) / np.exp(Z).sum(axis=0)
+        log_p = np.log(P[y, np.arange(N)]) if log_of_p else Z[y, np.arange(N)] - np.log(np.exp(Z).sum(axis=0))
+        penalty = {"weights": np.sum(W[:, :-1] ** 2), "all": np.sum(W ** 2), "none": 0.0}[l2_kind] * l2_reg
+        loss = {"mean": -np.mean(log_p), "sum": -np.sum(log_p), "per_sample": -log_p,
+                "no_minus": np.mean(log_p)}[loss_kind] + penalty
+        P[y, np.arange(N)] -= 1
+        dW = P @ X.T / N
+        if l2_grad_kind == "2W":
+            dW[:, :-1] += 2 * l2_reg * W[:, :-1]
+        elif l2_grad_kind == "W":
+            dW[:, :-1] += l2_reg * W[:, :-1]
+        elif l2_grad_kind == "with_bias":
+            dW += 2 * l2_reg * W
+        dW = {"right": dW, "no_1_over_N": dW * N, "sign": -dW, "transposed": dW.T, "no_bias": dW[:, :-1],
+              "bias_zero": np.hstack([dW[:, :-1], np.zeros((dW.shape[0], 1))])}[grad_kind]
+        return loss, dW
+    return fn
+
+
+def test_the_written_out_loss_is_right():
+    """The wrong answers below differ from a right one only by their mistake."""
+    checks.check_loss(loss_and_gradient())
+    checks.check_loss_gradient(loss_and_gradient())
+
+
+@pytest.mark.parametrize("mistake, answer", [
+    ("loss_summed", loss_and_gradient(loss_kind="sum")),
+    ("loss_per_sample", loss_and_gradient(loss_kind="per_sample")),
+    ("loss_sign", loss_and_gradient(loss_kind="no_minus")),
+    ("loss_no_max_shift", loss_and_gradient(shift=False)),
+    ("loss_log_of_zero", loss_and_gradient(log_of_p=True)),
+    ("l2_missing", loss_and_gradient(l2_kind="none")),
+    ("l2_on_bias", loss_and_gradient(l2_kind="all")),
+    ("loss_gradient_not_pair", lambda W, X, y, l2_reg=0.0: 0.0),
+])
+def test_loss_check_names_the_mistake(mistake, answer):
+    expect_mistake(checks.check_loss, answer, mistake)
+
+
+@pytest.mark.parametrize("mistake, answer", [
+    ("gradient_missing_1_over_N", loss_and_gradient(grad_kind="no_1_over_N")),
+    ("gradient_sign", loss_and_gradient(grad_kind="sign")),
+    ("gradient_transposed", loss_and_gradient(grad_kind="transposed")),
+    ("gradient_missing_bias_column", loss_and_gradient(grad_kind="no_bias")),
+    ("wrong_value", loss_and_gradient(grad_kind="bias_zero")),
+    ("l2_gradient_missing", loss_and_gradient(l2_grad_kind="none")),
+    ("l2_gradient_missing_factor_2", loss_and_gradient(l2_grad_kind="W")),
+    ("l2_gradient_on_bias", loss_and_gradient(l2_grad_kind="with_bias")),
+    ("loss_summed", loss_and_gradient(loss_kind="sum")),  # the loss is checked first
+])
+def test_gradient_check_names_the_mistake(mistake, answer):
+    expect_mistake(checks.check_loss_gradient, answer, mistake)
+
+
+def test_gradient_check_sends_a_wrong_loss_back_to_check_loss():
+    message = expect_mistake(checks.check_loss_gradient, loss_and_gradient(l2_kind="all"), "l2_on_bias")
+    assert message.startswith("fix the loss first")
+
+
+def test_checks_do_not_accept_lookalike_results():
+    class Always(np.ndarray):
+        def __eq__(self, other):
+            return np.ones(np.shape(other), dtype=bool)
+
+    with pytest.raises(CheckFailure):
+        checks.check_softmax(lambda Z: np.zeros_like(Z).view(Always))
+
+
+# --- the hidden tests ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("grade_id, name, right, wrong", [
+    ("softmax_tests", "softmax", softmax, lambda Z: np.exp(Z) / np.exp(Z).sum(axis=0)),
+    ("predict_tests", "predict", predict, lambda W, X: np.argmax(W @ X, axis=1)),
+    ("loss_tests", "softmax_loss_and_gradient", softmax_loss_and_gradient, loss_and_gradient(l2_kind="all")),
+    ("gradient_tests", "softmax_loss_and_gradient", softmax_loss_and_gradient,
+     loss_and_gradient(l2_grad_kind="with_bias")),
+])
+def test_hidden_tests_pass_the_reference_and_fail_a_wrong_answer(grade_id, name, right, wrong):
+    code = hidden_part(read_notebook(NOTEBOOK), grade_id)
+    exec(code, {"np": np, name: right})
+    with pytest.raises(CheckFailure), np.errstate(all="ignore"):
+        exec(code, {"np": np, name: wrong})
