@@ -1,6 +1,7 @@
 """Shared fixtures: executing course notebooks in a real kernel."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -18,6 +19,8 @@ NOTEBOOKS = ROOT / "notebooks"
 def execute_notebook(path: Path, timeout: int = 300) -> tuple[nbformat.NotebookNode, float]:
     """Run a notebook top to bottom in a fresh ``python3`` kernel from its own folder.
 
+    The kernel gets one BLAS thread: pytest runs two workers on two cores, and two
+    kernels each spinning two BLAS threads make small products many times slower.
     Returns the executed notebook and the wall time in seconds; raises
     nbclient's CellExecutionError naming the failing cell."""
     nb = nbformat.read(path, as_version=4)
@@ -29,7 +32,8 @@ def execute_notebook(path: Path, timeout: int = 300) -> tuple[nbformat.NotebookN
         extra_arguments=["--HistoryManager.enabled=False"],
     )
     start = time.perf_counter()
-    client.execute()
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    client.execute(env=env)
     return nb, time.perf_counter() - start
 
 

@@ -29,10 +29,7 @@ NOTEBOOK = "mlp_backprop/mlp_backprop.ipynb"
 # --- the notebook ----------------------------------------------------------------------------
 
 @pytest.mark.notebook
-def test_notebook_runs_checks_gradients_and_trains(run_notebook, monkeypatch):
-    # One BLAS thread in the kernel: with two notebooks running at once on two cores (pytest -n 2),
-    # multithreaded OpenBLAS oversubscribes the cores and these small products get 3-30x slower.
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+def test_notebook_runs_checks_gradients_and_trains(run_notebook):
     nb, seconds = run_notebook(NOTEBOOK)
     out = printed(nb)
     assert out.count("\u2714") == len(graded_cells(nb)) == 2, out
@@ -50,8 +47,7 @@ def test_notebook_runs_checks_gradients_and_trains(run_notebook, monkeypatch):
 @pytest.mark.notebook
 @pytest.mark.skipif(not os.environ.get("COURSE_LIB_WIDE_NETWORK"),
                     reason="trains the optional wide network (set COURSE_LIB_WIDE_NETWORK=1 to run)")
-def test_optional_wide_network_reaches_97_percent(tmp_path, monkeypatch):
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+def test_optional_wide_network_reaches_97_percent(tmp_path):
     nb = read_notebook(NOTEBOOK)
     wide = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "wide_network")
     assert "TRAIN_WIDE_NETWORK = False" in wide.source

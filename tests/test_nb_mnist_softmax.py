@@ -112,10 +112,7 @@ def printed(nb) -> str:
 # --- the notebook ----------------------------------------------------------------------------
 
 @pytest.mark.notebook
-def test_notebook_runs_and_reaches_92_percent(run_notebook, monkeypatch):
-    # One BLAS thread in the kernel: with two notebooks running at once on two cores (pytest -n 2),
-    # multithreaded OpenBLAS oversubscribes the cores and these small products get 3-30x slower.
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+def test_notebook_runs_and_reaches_92_percent(run_notebook):
     nb, seconds = run_notebook(NOTEBOOK)
     out = printed(nb)
     assert out.count("\u2714") == len(graded_cells(nb)) == 4, out
