@@ -1,16 +1,44 @@
-"""Reading the course's source notebooks in tests: their cells, and whether a
-notebook's inline solution is the same code as ``course_lib.solutions``."""
+"""Reading and running the course's source notebooks in tests: executing one in a real
+kernel, their cells, their ``# BLANK:`` markers and the student release they stand for, their hidden tests, whether a notebook's inline solution is
+the same code as ``course_lib.solutions``, and ``expect_mistake`` for the checks' named mistakes."""
 from __future__ import annotations
 
 import ast
 import inspect
+import os
+import re
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
+import pytest
+from nbclient import NotebookClient
+from IPython.core.inputtransformer2 import TransformerManager
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+
+
+def execute_notebook(path: Path, timeout: int = 300) -> tuple[nbformat.NotebookNode, float]:
+    """Run a notebook top to bottom in a fresh ``python3`` kernel from its own folder.
+
+    The kernel gets one BLAS thread: pytest runs two workers on two cores, and two
+    kernels each spinning two BLAS threads make small products many times slower.
+    Returns the executed notebook and the wall time in seconds; raises
+    nbclient's CellExecutionError naming the failing cell."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        extra_arguments=["--HistoryManager.enabled=False"],
+    )
+    start = time.perf_counter()
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    client.execute(env=env)
+    return nb, time.perf_counter() - start
 
 
 def read_notebook(relative: str) -> nbformat.NotebookNode:
@@ -82,3 +110,142 @@ def assert_same_code(nb, name: str, reference) -> None:
     assert code_of_node(defs[name]) == code_of(reference), (
         f"{name} in the notebook and {reference.__module__}.{reference.__qualname__} have drifted apart"
     )
+
+
+# --- blanks and the student release -----------------------------------------------------------
+
+_INLINE = re.compile(r"^(?P<indent>[ \t]*)(?P<code>\S.*?)\s*# BLANK: (?P<text>.+?)\s*$")
+_BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN BLANK: (?P<text>.+?)\s*$")
+_END = re.compile(r"^[ \t]*# END BLANK\s*$")
+
+
+def blank_lines(source: str) -> list[tuple[int, int, str, str]]:
+    """(first line, last line, indent, student text) of every blank in ``source`` (0-based lines);
+    AssertionError on a malformed or unbalanced marker."""
+    blanks, region = [], None
+    for number, line in enumerate(source.splitlines()):
+        if _BEGIN.match(line):
+            assert region is None, f"line {number + 1}: BEGIN BLANK inside another region"
+            region = (number, _BEGIN.match(line)["indent"], _BEGIN.match(line)["text"])
+        elif _END.match(line):
+            assert region is not None, f"line {number + 1}: END BLANK without BEGIN BLANK"
+            blanks.append((region[0], number, region[1], region[2]))
+            region = None
+        elif "# BLANK:" in line:
+            assert region is None, f"line {number + 1}: an inline blank inside a region"
+            match = _INLINE.match(line)
+            assert match, f"line {number + 1}: '# BLANK:' must end a line of code: {line!r}"
+            blanks.append((number, number, match["indent"], match["text"]))
+        else:
+            assert "BLANK" not in line, f"line {number + 1}: malformed blank marker {line!r}"
+    assert region is None, "BEGIN BLANK without END BLANK"
+    return blanks
+
+
+def blanks_in(source: str) -> list[str]:
+    """The student texts of the blanks in ``source``, in order."""
+    return [text for *_, text in blank_lines(source)]
+
+
+def release(source: str, only: int | None = None) -> str:
+    """``source`` as the student sees it: its blanks (or only blank number ``only``) replaced by
+    their student text at the blank's indentation (notebooks/README.md)."""
+    lines = source.splitlines()
+    for index, (first, last, indent, text) in reversed(list(enumerate(blank_lines(source)))):
+        if only is None or index == only:
+            lines[first:last + 1] = [indent + text]
+    return "\n".join(lines) + "\n"
+
+
+def fill_blank(source: str, index: int, code: str) -> str:
+    """``source`` with blank number ``index`` replaced by ``code`` (one or more lines, written
+    without indentation) at the blank's indentation; the other blanks keep their solution."""
+    first, last, indent, _ = blank_lines(source)[index]
+    lines = source.splitlines()
+    lines[first:last + 1] = [indent + line if line else line for line in textwrap.dedent(code).strip("\n").split("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def _fails_loudly(source: str, where: str) -> None:
+    with pytest.raises(SyntaxError):
+        compile(TransformerManager().transform_cell(source), where, "exec")
+
+
+def assert_blanks_well_formed(nb) -> int:
+    """Every solution cell has blanks; each student text has a ``?`` and is not a bare ``?``; each
+    released blank, alone and all together, is a SyntaxError in IPython (so it fails loudly);
+    returns the number of blanks."""
+    count = 0
+    for cell in solution_cells(nb):
+        name = nbgrader_meta(cell)["grade_id"]
+        blanks = blank_lines(cell.source)
+        assert blanks, f"solution cell {name} has no blank"
+        for index, (*_, text) in enumerate(blanks):
+            assert "?" in text and text.strip("? ") != "", f"{name}: student text {text!r} needs a ? and more than a ?"
+            _fails_loudly("def _blank():\n    " + text + "\n", name)
+            _fails_loudly(release(cell.source, only=index), name)
+        _fails_loudly(release(cell.source), name)
+        count += len(blanks)
+    return count
+
+
+def assert_nbgrader_metadata(nb) -> None:
+    """Schema 3 on every cell, unique lower-case grade_ids, solution cells unlocked, other cells
+    locked, graded cells with points, a visible check and a hidden-test region; no import of the
+    reference solutions, no sys.path edits, no blank marker outside solution cells."""
+    ids = []
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        assert meta.get("schema_version") == 3, f"cell without nbgrader schema 3: {cell.source[:60]!r}"
+        assert set(meta) >= {"grade", "solution", "locked", "task", "grade_id"}
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", meta["grade_id"]), meta["grade_id"]
+        ids.append(meta["grade_id"])
+        assert "course_lib.solutions" not in cell.source, "the notebooks never import the reference solutions"
+        assert "sys.path" not in cell.source
+        if meta["solution"]:
+            assert cell.cell_type == "code" and not meta["locked"] and not meta["grade"]
+        else:
+            assert meta["locked"], f"cell {meta['grade_id']} is neither a solution nor locked"
+            assert "# BLANK" not in cell.source
+        if meta["grade"]:
+            assert meta["points"] > 0
+            visible, _, rest = cell.source.partition("### BEGIN HIDDEN TESTS\n")
+            assert "### END HIDDEN TESTS" in rest, f"{meta['grade_id']}: no hidden-test region"
+            assert re.search(r"^check_\w+\(", visible, re.M), f"{meta['grade_id']}: no visible check call"
+    assert len(ids) == len(set(ids)), "grade_ids are not unique"
+
+
+def assert_notebook_conventions(nb) -> dict[str, list[str]]:
+    """``assert_nbgrader_metadata`` and ``assert_blanks_well_formed``; returns each solution
+    cell's student texts by grade_id."""
+    assert_nbgrader_metadata(nb)
+    assert_blanks_well_formed(nb)
+    return {nbgrader_meta(c)["grade_id"]: blanks_in(c.source) for c in solution_cells(nb)}
+
+
+# --- hidden tests and the checks' named mistakes -----------------------------------------------
+
+def graded_cell(nb, grade_id: str):
+    """The graded test cell ``grade_id``."""
+    return next(c for c in graded_cells(nb) if nbgrader_meta(c)["grade_id"] == grade_id)
+
+
+def hidden_part(nb, grade_id: str) -> str:
+    """The hidden tests of graded cell ``grade_id`` (between the HIDDEN TESTS markers)."""
+    return graded_cell(nb, grade_id).source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+
+
+def expect_mistake(check, answer, mistake: str) -> str:
+    """``check(answer)`` fails naming ``mistake``; returns the message."""
+    from course_lib.checks.common import CheckFailure
+
+    with pytest.raises(CheckFailure) as info:
+        check(answer)
+    named = getattr(info.value, "mistake", None)
+    assert named == mistake, f"{info.value} (named {named!r}, expected {mistake!r})"
+    return str(info.value)
+
+
+def printed(nb) -> str:
+    """Everything the executed notebook printed."""
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))

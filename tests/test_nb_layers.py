@@ -6,7 +6,6 @@ import re
 
 import numpy as np
 import pytest
-from IPython.core.inputtransformer2 import TransformerManager
 
 from course_lib.checks import layers as checks
 from course_lib.checks.common import CheckFailure
@@ -14,112 +13,21 @@ from course_lib.solutions import losses, network
 from course_lib.solutions.dense import Dense
 from course_lib.solutions.losses import cce, cce_gradient
 from course_lib.solutions.softmax import Softmax
-from nbtools import assert_same_code, graded_cells, nbgrader_meta, read_notebook, solution_cells
+from nbtools import (
+    assert_blanks_well_formed,
+    assert_nbgrader_metadata,
+    assert_same_code,
+    blanks_in,
+    expect_mistake,
+    graded_cells,
+    hidden_part,
+    nbgrader_meta,
+    read_notebook,
+    release,
+    solution_cells,
+)
 
 NOTEBOOK = "layers/layers.ipynb"
-
-_INLINE = re.compile(r"^(?P<indent>\s*)(?P<code>\S.*?)\s*# BLANK: (?P<text>.+?)\s*$")
-_BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN BLANK: (?P<text>.+?)\s*$")
-_END = re.compile(r"^\s*# END BLANK\s*$")
-
-
-def blanks_in(source: str) -> list[str]:
-    """The student texts of every ``# BLANK:`` line and ``# BEGIN BLANK:`` region in ``source``;
-    raises AssertionError on an unbalanced region or a marker on the wrong kind of line."""
-    texts, open_region = [], False
-    for number, line in enumerate(source.splitlines(), 1):
-        if _BEGIN.match(line):
-            assert not open_region, f"line {number}: BEGIN BLANK inside another region"
-            open_region = True
-            texts.append(_BEGIN.match(line)["text"])
-        elif _END.match(line):
-            assert open_region, f"line {number}: END BLANK without BEGIN BLANK"
-            open_region = False
-        elif "# BLANK:" in line:
-            assert not open_region, f"line {number}: an inline blank inside a region"
-            match = _INLINE.match(line)
-            assert match, f"line {number}: '# BLANK:' must end a line of code: {line!r}"
-            texts.append(match["text"])
-        elif "BLANK" in line:
-            raise AssertionError(f"line {number}: malformed blank marker {line!r}")
-    assert not open_region, "BEGIN BLANK without END BLANK"
-    return texts
-
-
-def release(source: str) -> str:
-    """``source`` as the student sees it: each blank replaced by its student text (README rules)."""
-    out, skipping = [], False
-    for line in source.splitlines():
-        begin = _BEGIN.match(line)
-        if begin:
-            out.append(begin["indent"] + begin["text"])
-            skipping = True
-        elif _END.match(line):
-            skipping = False
-        elif not skipping:
-            inline = _INLINE.match(line)
-            out.append(inline["indent"] + inline["text"] if inline else line)
-    return "\n".join(out) + "\n"
-
-
-def assert_blanks_well_formed(nb) -> int:
-    """Every solution cell has blanks; each student text has a ``?`` and is not a bare ``?``; each
-    released blank is a SyntaxError in IPython (so it fails loudly); returns the number of blanks."""
-    count = 0
-    for cell in solution_cells(nb):
-        name = nbgrader_meta(cell)["grade_id"]
-        texts = blanks_in(cell.source)
-        assert texts, f"solution cell {name} has no blank"
-        for text in texts:
-            assert "?" in text and text.strip() != "?", f"{name}: student text {text!r} needs a ? and more than a ?"
-            lone = release(f"{text}\n")
-            with pytest.raises(SyntaxError):
-                compile(TransformerManager().transform_cell("def _blank():\n    " + lone), name, "exec")
-        released = TransformerManager().transform_cell(release(cell.source))
-        with pytest.raises(SyntaxError):
-            compile(released, name, "exec")
-        count += len(texts)
-    return count
-
-
-def assert_nbgrader_metadata(nb) -> None:
-    """Schema 3 on every cell, unique lower-case grade_ids, solution cells unlocked, graded cells
-    locked with points, a visible check and a hidden-test region."""
-    ids = []
-    for cell in nb.cells:
-        meta = nbgrader_meta(cell)
-        assert meta.get("schema_version") == 3, f"cell without nbgrader schema 3: {cell.source[:60]!r}"
-        assert set(meta) >= {"grade", "solution", "locked", "task", "grade_id"}
-        assert re.fullmatch(r"[a-z][a-z0-9_]*", meta["grade_id"]), meta["grade_id"]
-        ids.append(meta["grade_id"])
-        if meta["solution"]:
-            assert cell.cell_type == "code" and not meta["locked"] and not meta["grade"]
-        else:
-            assert meta["locked"]
-        if meta["grade"]:
-            assert meta["points"] > 0
-            assert "### BEGIN HIDDEN TESTS" in cell.source and "### END HIDDEN TESTS" in cell.source
-            visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
-            assert re.search(r"^check_\w+\(", visible, re.M), f"{meta['grade_id']}: no visible check call"
-            assert "course_lib.solutions" not in cell.source
-    assert len(ids) == len(set(ids)), "grade_ids are not unique"
-    for cell in nb.cells:
-        assert "course_lib.solutions" not in cell.source, "the notebooks never import the reference solutions"
-        assert "sys.path" not in cell.source
-
-
-def hidden_part(nb, grade_id: str) -> str:
-    cell = next(c for c in graded_cells(nb) if nbgrader_meta(c)["grade_id"] == grade_id)
-    return cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
-
-
-def expect_mistake(check, answer, mistake: str) -> str:
-    with pytest.raises(CheckFailure) as info:
-        check(answer)
-    named = getattr(info.value, "mistake", None)
-    assert named == mistake, f"{info.value} (named {named})"
-    return str(info.value)
-
 
 # --- the notebook ----------------------------------------------------------------------------
 
@@ -225,7 +133,7 @@ def test_cce_check_names_the_mistake(mistake, answer):
 def test_cce_check_says_what_was_expected():
     message = expect_mistake(checks.check_cce, lambda y, p: 0.5, "wrong_value")
     assert "expected" in message and "0.500000" in message
-    expect_mistake(checks.check_cce, lambda y, p: None, "wrong_shape")
+    expect_mistake(checks.check_cce, lambda y, p: None, "wrong_type")
 
 
 @pytest.mark.parametrize("mistake, answer", [

@@ -12,16 +12,26 @@ import nbformat
 import numpy as np
 import pytest
 
-from conftest import execute_notebook
 from course_lib.checks import mlp_backprop as checks
 from course_lib.checks.common import CheckFailure
 from course_lib.live_figure import LiveFigure
 from course_lib.solutions import losses, mlp
 from course_lib.solutions import softmax as softmax_module
 from nbtools import (
-    NOTEBOOKS, assert_same_code, code_of, code_of_node, definitions, graded_cells, nbgrader_meta, read_notebook,
+    NOTEBOOKS,
+    assert_notebook_conventions,
+    assert_same_code,
+    code_of,
+    code_of_node,
+    definitions,
+    expect_mistake,
+    graded_cells,
+    execute_notebook,
+    hidden_part,
+    nbgrader_meta,
+    printed,
+    read_notebook,
 )
-from test_nb_mnist_softmax import assert_notebook_conventions, expect_mistake, hidden_part, printed
 
 NOTEBOOK = "mlp_backprop/mlp_backprop.ipynb"
 
@@ -172,9 +182,9 @@ def grad_loss_with(mistake=None):
     ("gradient_missing_1_over_N", grad_loss_with("no_1_over_N")),
     ("gradient_sign", grad_loss_with("sign")),
     ("output_bias_gradient_wrong", grad_loss_with("output_bias")),
-    ("raised", grad_loss_with("with_bias_column")),
+    ("hidden_backprop_through_bias", grad_loss_with("with_bias_column")),
     ("hidden_derivative_missing", grad_loss_with("no_derivative")),
-    ("hidden_backprop_wrong", grad_loss_with("derivative_a")),
+    ("hidden_derivative_wrong", grad_loss_with("derivative_a")),
     ("hidden_bias_gradient_wrong", grad_loss_with("hidden_bias")),
     ("gradient_transposed", grad_loss_with("transposed")),
     ("gradient_missing_bias_column", grad_loss_with("no_bias_column")),
@@ -185,8 +195,9 @@ def test_backprop_check_names_the_mistake(mistake, answer):
 
 
 def test_backprop_check_explains_a_shape_error():
-    message = expect_mistake(checks.check_compute_grad_loss, grad_loss_with("with_bias_column"), "raised")
-    assert "ValueError" in message and "bias" in message
+    message = expect_mistake(checks.check_compute_grad_loss, grad_loss_with("with_bias_column"),
+                             "hidden_backprop_through_bias")
+    assert "could not be broadcast" in message and "bias" in message
 
 
 # --- the hidden tests ------------------------------------------------------------------------

@@ -7,107 +7,25 @@ import re
 
 import numpy as np
 import pytest
-from IPython.core.inputtransformer2 import TransformerManager
 
 from course_lib.checks import mnist_softmax as checks
 from course_lib.checks.common import CheckFailure
 from course_lib.solutions.softmax import softmax
 from course_lib.solutions.softmax_regression import predict, softmax_loss_and_gradient
-from nbtools import assert_same_code, graded_cells, nbgrader_meta, read_notebook, solution_cells
+from nbtools import (
+    assert_notebook_conventions,
+    assert_same_code,
+    expect_mistake,
+    graded_cells,
+    hidden_part,
+    nbgrader_meta,
+    printed,
+    read_notebook,
+    release,
+    solution_cells,
+)
 
 NOTEBOOK = "mnist_softmax/mnist_softmax.ipynb"
-
-_INLINE = re.compile(r"^(?P<indent>[ \t]*)(?P<code>\S.*?)\s*# BLANK: (?P<text>.+?)\s*$")
-_BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN BLANK: (?P<text>.+?)\s*$")
-_END = re.compile(r"^[ \t]*# END BLANK\s*$")
-
-
-# --- helpers shared with test_nb_mlp_backprop ------------------------------------------------
-
-def blank_lines(source: str) -> list[tuple[int, int, str, str]]:
-    """(first line, last line, indent, student text) of every blank in ``source`` (0-based lines);
-    AssertionError on a malformed or unbalanced marker."""
-    blanks, region = [], None
-    for number, line in enumerate(source.splitlines()):
-        if _BEGIN.match(line):
-            assert region is None, f"line {number + 1}: BEGIN BLANK inside another region"
-            region = (number, _BEGIN.match(line)["indent"], _BEGIN.match(line)["text"])
-        elif _END.match(line):
-            assert region is not None, f"line {number + 1}: END BLANK without BEGIN BLANK"
-            blanks.append((region[0], number, region[1], region[2]))
-            region = None
-        elif "# BLANK:" in line:
-            assert region is None, f"line {number + 1}: an inline blank inside a region"
-            match = _INLINE.match(line)
-            assert match, f"line {number + 1}: '# BLANK:' must end a line of code: {line!r}"
-            blanks.append((number, number, match["indent"], match["text"]))
-        else:
-            assert "BLANK" not in line, f"line {number + 1}: malformed blank marker {line!r}"
-    assert region is None, "BEGIN BLANK without END BLANK"
-    return blanks
-
-
-def release(source: str, only: int | None = None) -> str:
-    """``source`` with its blanks (or only blank number ``only``) replaced by the student text."""
-    lines = source.splitlines()
-    for index, (first, last, indent, text) in reversed(list(enumerate(blank_lines(source)))):
-        if only is None or index == only:
-            lines[first:last + 1] = [indent + text]
-    return "\n".join(lines) + "\n"
-
-
-def assert_notebook_conventions(nb) -> dict[str, list[str]]:
-    """nbgrader schema 3 on every cell, unique lower-case grade_ids, solution cells unlocked with
-    well-formed blanks that each fail loudly once released (a SyntaxError in IPython), graded
-    cells locked with points, a visible check and a hidden-test region; no import of the
-    reference solutions. Returns each solution cell's student texts by grade_id."""
-    ids, texts = [], {}
-    for cell in nb.cells:
-        meta = nbgrader_meta(cell)
-        assert meta.get("schema_version") == 3, f"cell without nbgrader schema 3: {cell.source[:60]!r}"
-        assert re.fullmatch(r"[a-z][a-z0-9_]*", meta["grade_id"]), meta["grade_id"]
-        ids.append(meta["grade_id"])
-        assert "course_lib.solutions" not in cell.source and "sys.path" not in cell.source
-        if meta["solution"]:
-            assert cell.cell_type == "code" and not meta["locked"] and not meta["grade"]
-            blanks = blank_lines(cell.source)
-            assert blanks, f"solution cell {meta['grade_id']} has no blank"
-            texts[meta["grade_id"]] = [text for *_, text in blanks]
-            for index, (*_, text) in enumerate(blanks):
-                assert "?" in text and text.strip("? ") != "", f"{meta['grade_id']}: bad student text {text!r}"
-                released = TransformerManager().transform_cell(release(cell.source, only=index))
-                with pytest.raises(SyntaxError):
-                    compile(released, meta["grade_id"], "exec")
-        else:
-            assert meta["locked"], f"cell {meta['grade_id']} is neither a solution nor locked"
-            assert "# BLANK" not in cell.source
-        if meta["grade"]:
-            assert meta["points"] > 0
-            visible, _, rest = cell.source.partition("### BEGIN HIDDEN TESTS\n")
-            assert "### END HIDDEN TESTS" in rest, f"{meta['grade_id']}: no hidden-test region"
-            assert re.search(r"^check_\w+\(", visible, re.M), f"{meta['grade_id']}: no visible check"
-    assert len(ids) == len(set(ids)), "grade_ids are not unique"
-    return texts
-
-
-def hidden_part(nb, grade_id: str) -> str:
-    cell = next(c for c in graded_cells(nb) if nbgrader_meta(c)["grade_id"] == grade_id)
-    return cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
-
-
-def expect_mistake(check, answer, mistake: str) -> str:
-    """``check(answer)`` fails naming ``mistake``; returns the message."""
-    with pytest.raises(CheckFailure) as info:
-        check(answer)
-    named = getattr(info.value, "mistake", None)
-    assert named == mistake, f"{info.value} (named {named!r}, expected {mistake!r})"
-    return str(info.value)
-
-
-def printed(nb) -> str:
-    """Everything the executed notebook printed."""
-    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-
 
 # --- the notebook ----------------------------------------------------------------------------
 
@@ -198,7 +116,10 @@ def test_softmax_check_says_which_axis():
     ("predict_wrong_axis", lambda W, X: np.argmax(W @ X, axis=1)),
     ("predict_returns_scores", lambda W, X: W @ X),
     ("predict_returns_scores", lambda W, X: np.max(_stable(W @ X), axis=0)),
-    ("wrong_value", lambda W, X: np.argmin(W @ X, axis=0)),
+    ("predict_argmin", lambda W, X: np.argmin(W @ X, axis=0)),
+    ("predict_ignores_bias", lambda W, X: np.argmax(W[:, :-1] @ X[:-1], axis=0)),
+    ("predict_flat_argmax", lambda W, X: np.argmax(W @ X)),
+    ("wrong_value", lambda W, X: (np.argmax(W @ X, axis=0) + 2) % W.shape[0]),
 ])
 def test_predict_check_names_the_mistake(mistake, answer):
     expect_mistake(checks.check_predict, answer, mistake)

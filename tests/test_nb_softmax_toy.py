@@ -8,9 +8,18 @@ import pytest
 from course_lib.checks import softmax_toy as checks
 from course_lib.checks.common import CheckFailure
 from course_lib.solutions import softmax_regression, softmax_toy
-from nbtools import assert_same_code, graded_cells, nbgrader_meta, read_notebook, solution_cells
-# The blank-marker and metadata helpers are shared with the layers notebook's tests.
-from test_nb_layers import assert_blanks_well_formed, assert_nbgrader_metadata, blanks_in, expect_mistake, hidden_part
+from nbtools import (
+    assert_blanks_well_formed,
+    assert_nbgrader_metadata,
+    assert_same_code,
+    blanks_in,
+    expect_mistake,
+    graded_cells,
+    hidden_part,
+    nbgrader_meta,
+    read_notebook,
+    solution_cells,
+)
 
 NOTEBOOK = "softmax_toy/softmax_toy.ipynb"
 FUNCTIONS = ["softmax_loss", "softmax_gradient", "softmax_loss_l2", "softmax_gradient_l2"]

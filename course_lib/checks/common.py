@@ -1,29 +1,57 @@
-"""Shared pieces of the checks: coercing a student's result and failing in words."""
-from __future__ import annotations
+"""Shared pieces of the checks: coercing a student's result, calling the student's code, and
+failing in words with the name of the mistake recognised (``error.mistake``).
 
+Generic mistake names used by every checks module: ``"raised"`` (the student's code raised),
+``"wrong_type"`` (None or not numbers), ``"wrong_shape"``, ``"not_finite"`` (inf or nan),
+``"modifies_input"`` (an argument changed in place) and ``"wrong_value"`` (wrong in a way no
+named mistake explains)."""
+from __future__ import annotations
 
 import numpy as np
 
+from course_lib.gradient_check import rel_error
+from course_lib.pytree import tree_leaves, tree_map
+
+GENERIC_MISTAKES = {
+    "raised": "the student's code raised an exception",
+    "wrong_type": "the result is None or not numbers",
+    "wrong_shape": "the result has the wrong shape",
+    "not_finite": "the result holds inf or nan",
+    "modifies_input": "the function changes an array it was given",
+    "wrong_value": "the result is wrong in a way no named mistake explains",
+}
+
 
 class CheckFailure(AssertionError):
-    """A check failed; the message says which check and why, in the student's terms."""
+    """A check failed; the message says which check and why, in the student's terms, and
+    ``mistake`` names the mistake recognised (a key of the checks module's ``MISTAKES``)."""
+
+    def __init__(self, message: str = "", mistake: str = "wrong_value"):
+        super().__init__(message)
+        self.mistake = mistake
+
+
+def failure(check: str | None, mistake: str, message: str) -> CheckFailure:
+    """A CheckFailure for ``check`` (prefixed to the message when given) naming ``mistake``."""
+    return CheckFailure(f"{check}: {message}" if check else message, mistake=mistake)
 
 
 def as_float_array(value, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """The student's ``value`` as a plain float64 ndarray (never a subclass or a
     look-alike), checked for shape and finiteness."""
     if value is None:
-        raise CheckFailure(f"{name} returned None: did you forget a `return`?")
+        raise CheckFailure(f"{name} returned None: did you forget a `return`?", mistake="wrong_type")
     try:
         array = np.array(_plain(value), dtype=np.float64).view(np.ndarray)
     except (TypeError, ValueError) as error:
         raise CheckFailure(
-            f"{name} returned a {type(value).__name__}, expected a number or a NumPy array of numbers ({error})"
-        ) from None
+            f"{name} returned a {type(value).__name__}, expected a number or a NumPy array of numbers ({error})",
+            mistake="wrong_type") from None
     if shape is not None and array.shape != tuple(shape):
-        raise CheckFailure(f"{name} has shape {array.shape}, expected {tuple(shape)}")
+        raise CheckFailure(f"{name} has shape {array.shape}, expected {tuple(shape)}", mistake="wrong_shape")
     if not np.all(np.isfinite(array)):
-        raise CheckFailure(f"{name} contains inf or nan: check for overflow in exp or a log of 0")
+        raise CheckFailure(f"{name} contains inf or nan: check for overflow in exp or a log of 0",
+                           mistake="not_finite")
     return array
 
 
@@ -51,15 +79,102 @@ def as_float(value, name: str) -> float:
     """The student's scalar result as a plain Python float (a 0-d or size-1 array is accepted)."""
     array = as_float_array(value, name)
     if array.size != 1:
-        raise CheckFailure(f"{name} should be a single number, got an array of shape {array.shape}")
+        raise CheckFailure(f"{name} should be a single number, got an array of shape {array.shape}",
+                           mistake="wrong_shape")
     return float(array.reshape(()))
 
 
 def close(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
     """Elementwise closeness of two plain float64 arrays of the same shape."""
-    return actual.shape == expected.shape and bool(np.allclose(actual, expected, rtol=rtol, atol=atol))
+    return np.shape(actual) == np.shape(expected) and bool(np.allclose(actual, expected, rtol=rtol, atol=atol))
 
 
 def passed(name: str, count: int) -> None:
     """Tell the student a check passed."""
     print(f"\u2714 {name}: all {count} checks passed")
+
+
+# --- calling the student's code and reading its results ---------------------------------------
+
+def call(check: str | None, function, *args, protect: bool = False, names: tuple[str, ...] = (),
+         hint: str = "", **kwargs):
+    """``function(*args, **kwargs)`` with floating-point warnings silenced; an exception becomes
+    a ``"raised"`` failure that names it (followed by ``hint`` for a ValueError, typically a shape
+    mismatch). With ``protect`` the function gets copies of its array (and dict-of-array)
+    arguments, and a ``"modifies_input"`` failure (naming the argument from ``names``) when it
+    changes one in place."""
+    given = [_copy(a) for a in args] if protect else list(args)
+    try:
+        with np.errstate(all="ignore"):
+            result = function(*given, **kwargs)
+    except CheckFailure:
+        raise
+    except Exception as error:  # noqa: BLE001 - any error of the student's code is reported
+        extra = hint if isinstance(error, ValueError) else ""
+        raise failure(check, "raised", f"raised {type(error).__name__}: {str(error).strip()}{extra}") from None
+    if protect:
+        for index, (original, copy) in enumerate(zip(args, given)):
+            if isinstance(original, (np.ndarray, dict)) and not _same(original, copy):
+                what = f"its argument {names[index]}" if index < len(names) else "one of its input arrays"
+                raise failure(check, "modifies_input", f"changed {what} in place; work on a new array "
+                                                       "(e.g. `Z = Z - ...` instead of `Z -= ...`, or .copy())")
+    return result
+
+
+def _copy(value):
+    if isinstance(value, (np.ndarray, dict)):
+        return tree_map(lambda a: np.array(a, copy=True), value)
+    return value
+
+
+def _same(a, b) -> bool:
+    leaves_a, leaves_b = tree_leaves(a), tree_leaves(b)
+    return len(leaves_a) == len(leaves_b) and all(
+        np.shape(x) == np.shape(y) and np.array_equal(x, y) for x, y in zip(leaves_a, leaves_b))
+
+
+def coerce(check: str | None, value, name: str, shape=None,
+           not_finite: tuple[str, str] | None = None) -> np.ndarray:
+    """``as_float_array`` whose failure is prefixed with ``check``; ``not_finite = (mistake,
+    message)`` names the mistake an inf or nan stands for."""
+    try:
+        array = as_float_array(value, name)
+    except CheckFailure as error:
+        if error.mistake == "not_finite" and not_finite is not None:
+            raise failure(check, *not_finite) from None
+        raise failure(check, error.mistake, str(error)) from None
+    if shape is not None and array.shape != tuple(shape):
+        raise failure(check, "wrong_shape", f"{name} has shape {array.shape}, expected {tuple(shape)}")
+    return array
+
+
+def coerce_scalar(check: str | None, value, name: str, per_sample: str = "wrong_shape",
+                  not_finite: tuple[str, str] | None = None) -> float:
+    """The student's loss as a float; a vector is the ``per_sample`` mistake (one loss per sample)."""
+    array = coerce(check, value, name, not_finite=not_finite)
+    if array.size != 1:
+        raise failure(check, per_sample if array.ndim == 1 else "wrong_shape",
+                      f"{name} returned {array.size} numbers (shape {array.shape}); the loss is a single number, "
+                      f"the mean over samples")
+    return float(array.reshape(()))
+
+
+def fmt(array) -> str:
+    """A short printout of an array for a message."""
+    return np.array2string(np.asarray(array), precision=4, suppress_small=True)
+
+
+def relation(dW: np.ndarray, numeric: np.ndarray, scaled: dict[str, float] | None = None) -> str | None:
+    """How an analytic gradient relates to the numerical one (relative error < 1e-6):
+    ``"equal"``; a key of ``scaled`` when ``dW = factor * numeric``; ``"negated"``;
+    ``"bias_column"`` when only the last (bias) column differs; None otherwise."""
+    if rel_error(dW, numeric) < 1e-6:
+        return "equal"
+    for name, factor in (scaled or {}).items():
+        if rel_error(dW, factor * numeric) < 1e-6:
+            return name
+    if rel_error(dW, -numeric) < 1e-6:
+        return "negated"
+    if dW.ndim == 2 and rel_error(dW[:, :-1], numeric[:, :-1]) < 1e-6:
+        return "bias_column"
+    return None

@@ -14,15 +14,27 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checks import mnist_softmax
-from course_lib.checks.common import CheckFailure, as_float, close, passed
+from course_lib.checks.common import (
+    GENERIC_MISTAKES,
+    CheckFailure,
+    as_float,
+    close,
+    coerce,
+    failure,
+    passed,
+    relation,
+)
 from course_lib.gradient_check import numerical_gradient, rel_error
+from course_lib.pytree import tree_map
 
 MISTAKES = {
-    **{name: mnist_softmax.MISTAKES[name] for name in
-       ("raised", "wrong_shape", "not_finite", "wrong_type", "wrong_value", "modifies_input")},
+    **GENERIC_MISTAKES,
     "forward_not_dict": "forward did not return the dict {'hidden': A, 'output': P}",
     "hidden_no_activation": "the hidden layer skips the logistic activation",
-    "bias_not_last_column": "the bias is not taken from the last column of W",
+    "hidden_wrong_activation": "the hidden layer uses another activation (ReLU) instead of the logistic",
+    "bias_not_last_column": "the hidden bias is not taken from the last column of W_hidden",
+    "output_bias_not_last_column": "the output bias is not taken from the last column of W_output",
+    "output_no_max_shift": "the output softmax does not subtract the column maximum, so large scores overflow",
     "softmax_whole_matrix": "the output softmax normalised over the whole matrix",
     "softmax_wrong_axis": "the output softmax normalised rows instead of columns",
     "output_not_softmax": "the output columns are not probabilities",
@@ -35,6 +47,9 @@ MISTAKES = {
     "gradient_sign": "the gradients have the wrong sign",
     "output_bias_gradient_wrong": "the bias column of the output gradient is wrong",
     "hidden_derivative_missing": "the backward pass skips the logistic derivative A (1 - A)",
+    "hidden_derivative_wrong": "the backward pass uses A or 1 - A instead of the logistic derivative A (1 - A)",
+    "hidden_backprop_through_bias": "dA is computed with W_output's bias column",
+    "hidden_backprop_not_transposed": "dA multiplies by W_output instead of its transpose",
     "hidden_bias_gradient_wrong": "the bias column of the hidden gradient is wrong",
     "hidden_backprop_wrong": "the hidden-layer gradient is wrong although the output gradient is right",
 }
@@ -44,7 +59,8 @@ _SHAPE_HINT = (" (check the shapes: W_output's last column is the bias, which ge
 
 
 def mistake(name: str, message: str) -> CheckFailure:
-    return mnist_softmax.mistake(name, message, MISTAKES)
+    """A CheckFailure naming the mistake ``name`` (a key of ``MISTAKES``)."""
+    return failure(None, name, message)
 
 
 def _sigmoid(z):
@@ -56,16 +72,16 @@ def _params(rng, D, H, C, scale=0.5):
                   "output": scale * rng.standard_normal((C, H + 1))}}
 
 
-def _forward(forward, p, X, label="forward(p, X)"):
+def _forward(forward, p, X, label="forward(p, X)", not_finite=None):
     D, N = X.shape
     H, C = p["W"]["hidden"].shape[0], p["W"]["output"].shape[0]
-    a = mnist_softmax.call(forward, label, p, X)
+    a = mnist_softmax.call_student(forward, label, p, X)
     if not isinstance(a, dict) or "hidden" not in a or "output" not in a:
         raise mistake("forward_not_dict", f"{label} returned a {type(a).__name__}"
                       f"{' with keys ' + str(sorted(a)) if isinstance(a, dict) else ''}; return the dict "
                       "{'hidden': A, 'output': P}")
-    A = mnist_softmax.coerce(a["hidden"], f"{label}['hidden']", (H, N))
-    P = mnist_softmax.coerce(a["output"], f"{label}['output']", (C, N))
+    A = coerce(None, a["hidden"], f"{label}['hidden']", (H, N))
+    P = coerce(None, a["output"], f"{label}['output']", (C, N), not_finite)
     return A, P
 
 
@@ -77,6 +93,10 @@ def _check_forward_properties(forward) -> None:
     p = _params(rng, D, H, C, scale=1.0)
     X = rng.standard_normal((D, N))
     A, P = _forward(forward, p, X, f"forward(p, X) with D={D}, H={H}, C={C}, N={N}")
+    if np.all(A >= 0) and np.any(A == 0) and np.any(A > 1):
+        raise mistake("hidden_wrong_activation", f"the hidden activations range from {A.min():.3f} to {A.max():.3f} "
+                                                 "with exact zeros, like a ReLU; this network's hidden layer is the "
+                                                 "logistic function, with values strictly between 0 and 1")
     if np.any(A <= 0) or np.any(A >= 1):
         raise mistake("hidden_no_activation", f"the hidden activations range from {A.min():.3f} to {A.max():.3f}; "
                                               "the logistic function gives values strictly between 0 and 1")
@@ -108,7 +128,7 @@ def _check_forward_bias(forward) -> None:
                       f"{np.round(_sigmoid(b), 4).tolist()}; got {np.round(A[:, 0], 4).tolist()} for the first sample")
     expected = np.repeat(np.array([1.0, 2.0, 5.0])[:, None] / 8, N, axis=1)
     if not close(P, expected):
-        raise mistake("bias_not_last_column", f"with output weights 0 and bias c = ln(1, 2, 5) (the last column of "
+        raise mistake("output_bias_not_last_column", f"with output weights 0 and bias c = ln(1, 2, 5) (the last column of "
                       f"W_output), every sample's output should be (1, 2, 5)/8; got "
                       f"{np.round(P[:, 0], 4).tolist()} for the first sample")
 
@@ -132,7 +152,26 @@ def _check_forward_values(forward) -> None:
                       f"expected {np.round(expected_P[:, 0], 4).tolist()}")
     big = {"W": {"hidden": W_h, "output": W_o.copy()}}
     big["W"]["output"][:, -1] += 1000.0
-    _forward(forward, big, X, "forward(p, X) with output scores around 1000")  # must stay finite
+    label = "forward(p, X) with output scores around 1000"
+    _forward(forward, big, X, label, not_finite=(
+        "output_no_max_shift", f"{label}: the output contains inf or nan, exp overflows. Subtract each column's "
+                               "maximum score before exp; it does not change the probabilities"))
+
+
+def _check_forward_float32(forward) -> None:
+    # The notebook trains on float32 MNIST with float32 weights: forward must work on them.
+    rng = np.random.default_rng(26)
+    D, H, C, N = 5, 4, 3, 7
+    p = tree_map(lambda W: W.astype(np.float32), _params(rng, D, H, C, scale=1.0))
+    X = rng.standard_normal((D, N)).astype(np.float32)
+    A, P = _forward(forward, p, X, "forward(p, X) with float32 weights and inputs")
+    W_h, W_o = (p["W"][k].astype(np.float64) for k in ("hidden", "output"))
+    expected_A = _sigmoid(W_h[:, :-1] @ X.astype(np.float64) + W_h[:, -1:])
+    Z = W_o[:, :-1] @ expected_A + W_o[:, -1:]
+    expected_P = np.exp(Z - Z.max(axis=0)) / np.exp(Z - Z.max(axis=0)).sum(axis=0)
+    if not (np.allclose(A, expected_A, rtol=1e-4, atol=1e-6) and np.allclose(P, expected_P, rtol=1e-4, atol=1e-6)):
+        raise mistake("wrong_value", "with float32 weights and inputs the hidden activations or the output differ "
+                                     "from the float64 computation by more than float32 precision")
 
 
 def check_forward(forward) -> None:
@@ -140,7 +179,8 @@ def check_forward(forward) -> None:
     _check_forward_properties(forward)
     _check_forward_bias(forward)
     _check_forward_values(forward)
-    passed("forward", 8)
+    _check_forward_float32(forward)
+    passed("forward", 9)
 
 
 # ---------------------------------------------------------------- backprop
@@ -160,7 +200,12 @@ def _problem(seed: int, hidden_weights: bool = True):
 
 def _grad_loss(compute_grad_loss, p, X, Y):
     label = "compute_grad_loss(p, X, Y)"
-    result = mnist_softmax.call(compute_grad_loss, label, p, X, Y, hint=_SHAPE_HINT)
+    try:
+        result = mnist_softmax.call_student(compute_grad_loss, label, p, X, Y, hint=_SHAPE_HINT)
+    except CheckFailure as error:
+        if error.mistake == "raised":
+            _name_shape_error(str(error), p, X)
+        raise
     if not isinstance(result, tuple) or len(result) != 2:
         raise mistake("grads_structure", f"{label} returned a {type(result).__name__}; return `loss, grads`")
     loss, grads = result
@@ -169,7 +214,22 @@ def _grad_loss(compute_grad_loss, p, X, Y):
     except (TypeError, KeyError, IndexError):
         raise mistake("grads_structure", "the gradients should be a dict shaped like p: "
                                          "{'W': {'hidden': dW_hidden, 'output': dW_output}}") from None
-    return as_float(mnist_softmax.coerce(loss, "the loss"), "the loss"), leaves
+    return as_float(coerce(None, loss, "the loss"), "the loss"), leaves
+
+
+def _name_shape_error(message: str, p, X) -> None:
+    """Name the shape errors of passing dZ_output back through W_output wrongly (numpy's message
+    quotes the shapes)."""
+    (H, _), (C, _), N = p["W"]["hidden"].shape, p["W"]["output"].shape, X.shape[1]
+    compact = message.replace(" ", "")
+    if f"({H + 1},{N})({H},{N})" in compact or f"({H},{N})({H + 1},{N})" in compact:
+        raise mistake("hidden_backprop_through_bias", f"{message.split(' (check')[0]}: dA has {H + 1} rows but the "
+                      f"hidden layer has {H} units; W_output's last column is the bias, which gets no gradient from "
+                      "the hidden layer, so leave it out when passing dZ_output back")
+    if f"({C},{H})and({C},{N})" in compact:
+        raise mistake("hidden_backprop_not_transposed", f"{message.split(' (check')[0]}: W_output without its bias "
+                      f"column is ({C}, {H}) and dZ_output is ({C}, {N}); passing the gradient back to the {H} hidden "
+                      "units needs W_output transposed")
 
 
 def _check_loss(compute_grad_loss) -> None:
@@ -195,7 +255,7 @@ def _numerical(compute_grad_loss, p, X, Y, name):
 
 
 def _shape(dW, W, name):
-    dW = mnist_softmax.coerce(dW, f"grads['W']['{name}']")
+    dW = coerce(None, dW, f"grads['W']['{name}']")
     rows, cols = W.shape
     if dW.shape == (cols, rows):
         raise mistake("gradient_transposed", f"grads['W']['{name}'] has shape {dW.shape}, W has shape {W.shape}: "
@@ -215,7 +275,7 @@ def _check_output_gradient(compute_grad_loss) -> None:
     dW = _shape(grads["output"], p["W"]["output"], "output")
     _shape(grads["hidden"], p["W"]["hidden"], "hidden")
     numeric = _numerical(compute_grad_loss, p, X, Y, "output")
-    found = mnist_softmax.relation(dW, numeric, {"gradient_missing_1_over_N": N})
+    found = relation(dW, numeric, {"gradient_missing_1_over_N": N})
     if found == "equal":
         return
     if found == "gradient_missing_1_over_N":
@@ -237,12 +297,16 @@ def _check_hidden_gradient(compute_grad_loss, hidden_weights: bool) -> None:
     dW = _shape(grads["hidden"], p["W"]["hidden"], "hidden")
     numeric = _numerical(compute_grad_loss, p, X, Y, "hidden")
     # With every hidden unit at z = 0 the logistic's derivative is 1/4 everywhere.
-    found = mnist_softmax.relation(dW, numeric, {} if hidden_weights else {"hidden_derivative_missing": 4})
+    found = relation(dW, numeric, {} if hidden_weights else {"hidden_derivative_missing": 4,
+                                                              "hidden_derivative_wrong": 2})
     if found == "equal":
         return
     if found == "hidden_derivative_missing":
         raise mistake(found, "with every hidden unit at z = 0 (a = 1/2) dW_hidden is 4 times the numerical "
                              "gradient: multiply by the logistic's derivative a (1 - a) = 1/4 there")
+    if found == "hidden_derivative_wrong":
+        raise mistake(found, "with every hidden unit at z = 0 (a = 1/2) dW_hidden is 2 times the numerical "
+                             "gradient: the logistic's derivative is a (1 - a) = 1/4 there, not a or 1 - a")
     if found == "negated":
         raise mistake("gradient_sign", "dW_hidden is minus the numerical gradient")
     if found == "bias_column":

@@ -13,98 +13,72 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.checks.common import CheckFailure, as_float, as_float_array, close, passed
+from course_lib.checks.common import (
+    GENERIC_MISTAKES,
+    CheckFailure,
+    call,
+    close,
+    coerce,
+    coerce_scalar,
+    failure,
+    passed,
+    relation,
+)
 from course_lib.gradient_check import numerical_gradient, rel_error
-from course_lib.pytree import tree_leaves, tree_map
 
 MISTAKES = {
-    "raised": "the student's function raised an exception",
-    "wrong_shape": "the result has the wrong shape",
-    "not_finite": "the result holds inf or nan",
-    "wrong_type": "the result is None or not numbers",
-    "wrong_value": "the result is wrong in a way no named mistake explains",
-    "modifies_input": "the function changes an array it was given",
+    **GENERIC_MISTAKES,
     "softmax_whole_matrix": "softmax normalised over the whole matrix instead of each column",
     "softmax_wrong_axis": "softmax normalised each row (axis 1) instead of each column (axis 0)",
     "softmax_not_normalised": "softmax's columns do not sum to 1",
     "softmax_no_max_shift": "softmax does not subtract the column maximum, so large scores overflow",
+    "softmax_global_max": "softmax subtracts the maximum of the whole matrix instead of each column's",
+    "softmax_max_over_rows": "softmax subtracts each row's maximum instead of each column's",
     "predict_wrong_axis": "predict took the argmax over samples instead of classes",
     "predict_returns_scores": "predict returned scores or probabilities instead of labels",
+    "predict_argmin": "predict took the class with the lowest score",
+    "predict_off_by_one": "predict counts the labels from 1 instead of 0",
+    "predict_flat_argmax": "predict took one argmax over the whole score matrix",
+    "predict_ignores_bias": "predict leaves out the bias (the last column of W and row of X)",
     "loss_gradient_not_pair": "the loss-and-gradient function did not return (loss, dW)",
     "loss_per_sample": "the loss is returned per sample instead of as their mean",
     "loss_summed": "the loss is the sum over samples instead of the mean",
     "loss_sign": "the loss is missing its minus sign",
     "loss_no_max_shift": "the loss overflows for large scores (no max-shift)",
     "loss_log_of_zero": "the loss takes the log of a probability that rounds to 0",
+    "loss_global_max": "the loss subtracts the maximum of the whole score matrix instead of each column's",
+    "loss_max_over_rows": "the loss subtracts each row's maximum score instead of each column's",
+    "l2_loss_factor": "the L2 term has a factor (1/2 or 2) that does not belong in the loss",
     "l2_missing": "the L2 term is missing from the loss",
     "l2_on_bias": "the L2 term also penalises the bias column",
     "gradient_transposed": "dW is transposed",
     "gradient_missing_bias_column": "dW has no bias column",
     "gradient_missing_1_over_N": "dW is N times too large (the 1/N is missing)",
     "gradient_sign": "dW has the wrong sign",
+    "gradient_missing_minus_one": "dW uses P instead of P - Y (1 is not subtracted at the correct classes)",
+    "gradient_whole_rows": "dW subtracts 1 from whole rows of P instead of at each sample's correct class",
     "l2_gradient_missing": "the L2 term is missing from dW",
     "l2_gradient_on_bias": "the L2 term of dW also touches the bias column",
     "l2_gradient_missing_factor_2": "the L2 term of dW is l2_reg W instead of 2 l2_reg W",
+    "l2_gradient_sign": "the L2 term of dW is subtracted",
 }
 
 
-def mistake(name: str, message: str, catalog: dict[str, str] = MISTAKES) -> CheckFailure:
-    """A CheckFailure tagged with the name (a key of ``catalog``) of the mistake it recognised."""
-    assert name in catalog, name
-    error = CheckFailure(message)
-    error.mistake = name
-    return error
+def mistake(name: str, message: str) -> CheckFailure:
+    """A CheckFailure naming the mistake ``name`` (a key of ``MISTAKES``)."""
+    return failure(None, name, message)
 
 
-def call(fn, label: str, *args, hint: str = ""):
-    """Call the student's function on copies of ``args`` (arrays or dicts of arrays); an
-    exception becomes a CheckFailure (followed by ``hint`` when one is given)."""
-    copies = [tree_map(lambda a: np.array(a, copy=True), a) if isinstance(a, (np.ndarray, dict)) else a
-              for a in args]
-    try:
-        with np.errstate(all="ignore"):
-            result = fn(*copies)
-    except CheckFailure:
-        raise
-    except Exception as error:  # the student's code failed: say where
-        hint = hint if isinstance(error, ValueError) else ""
-        raise mistake("raised", f"{label} raised {type(error).__name__}: {str(error).strip()}{hint}") from error
-    for original, copy in zip(args, copies):
-        if isinstance(original, (np.ndarray, dict)) and not all(
-                a.shape == b.shape and np.array_equal(a, b) for a, b in zip(tree_leaves(original), tree_leaves(copy))):
-            raise mistake("modifies_input", f"{label} changed one of its input arrays in place; "
-                                            "work on a new array (e.g. `Z = Z - ...` instead of `Z -= ...`)")
-    return result
-
-
-def coerce(value, label: str, shape=None, nonfinite: tuple[str, str] | None = None) -> np.ndarray:
-    """``as_float_array`` that names a mistake (``nonfinite = (name, message)``) for inf/nan."""
-    try:
-        array = as_float_array(value, label)
-    except CheckFailure as error:
-        error.mistake = "not_finite" if "inf or nan" in str(error) else "wrong_type"
-        if nonfinite is not None and error.mistake == "not_finite":
-            raise mistake(*nonfinite) from None
-        raise
-    if shape is not None and array.shape != tuple(shape):
-        raise mistake("wrong_shape", f"{label} has shape {array.shape}, expected {tuple(shape)}")
-    return array
-
-
-def _scalar(value, label: str, nonfinite: tuple[str, str] | None = None) -> float:
-    array = coerce(value, label, nonfinite=nonfinite)
-    if array.size != 1:
-        raise mistake("loss_per_sample" if array.ndim == 1 else "wrong_shape",
-                      f"{label} should be a single number (the mean over samples), "
-                      f"got an array of shape {array.shape}")
-    return as_float(array, label)
+def call_student(fn, label: str, *args, hint: str = ""):
+    """The student's function on copies of ``args``; an exception or an in-place change fails."""
+    return call(label, fn, *args, protect=True, hint=hint)
 
 
 # ---------------------------------------------------------------- softmax
 
 def _softmax_shape_and_normalisation(softmax) -> None:
     Z = np.random.default_rng(0).standard_normal((3, 4))
-    P = coerce(call(softmax, "softmax(Z)", Z), "softmax(Z) for Z of shape (3, 4)")
+    P = coerce(None, call_student(softmax, "softmax(Z)", Z), "softmax(Z) for Z of shape (3, 4)")
     if P.shape in ((3,), (4,), (1, 4), (3, 1)):
         raise mistake("wrong_shape", f"softmax(Z) has shape {P.shape} for Z of shape (3, 4): return the "
                                      "whole probability matrix (one column of probabilities per sample)")
@@ -134,12 +108,45 @@ def _softmax_hand_worked(softmax, shift: float = 0.0) -> None:
         nonfinite = ("softmax_no_max_shift",
                      f"{label} contains inf or nan: exp overflows for large scores. Subtract each column's "
                      "maximum score before taking exp; it does not change the probabilities")
-    P = coerce(call(softmax, label, Z), label, Z.shape, nonfinite)
+    P = coerce(None, call_student(softmax, label, Z), label, Z.shape, nonfinite)
     if not close(P, expected):
         if shift:
             raise mistake("softmax_no_max_shift", f"{label} gives {P.tolist()}, expected {expected.tolist()}: adding "
                           "the same number to every score of a column must not change its probabilities")
+        rows = np.exp(Z - Z.max(axis=1, keepdims=True))
+        if close(P, rows / rows.sum(axis=0)):
+            raise mistake("softmax_max_over_rows", f"{label} gives {np.round(P, 4).tolist()}, expected "
+                                                   f"{expected.tolist()}: each row's maximum was subtracted (axis 1), "
+                                                   "which shifts one sample's scores by different amounts; subtract "
+                                                   "each column's maximum")
         raise mistake("wrong_value", f"{label} gives {np.round(P, 4).tolist()}, expected {expected.tolist()}")
+
+
+def _softmax_far_apart(softmax) -> None:
+    # Column 0: scores (0, 0) -> (1/2, 1/2); column 1: scores (-1000, -1000 + ln 3) -> (1/4, 3/4).
+    Z = np.array([[0.0, -1000.0], [0.0, -1000.0 + np.log(3.0)]])
+    expected = np.array([[0.5, 0.25], [0.5, 0.75]])
+    label = "softmax(Z) for Z = [[0, -1000], [0, -1000 + ln 3]]"
+    P = coerce(None, call_student(softmax, label, Z), label, Z.shape, (
+        "softmax_global_max", f"{label} contains inf or nan: the second sample's scores are far below the first's, "
+                              "so subtracting the maximum of the whole matrix leaves exp(-1000) = 0 for all of them; "
+                              "subtract each column's own maximum"))
+    if not close(P, expected):
+        raise mistake("wrong_value", f"{label} gives {np.round(P, 4).tolist()}, expected {expected.tolist()}: "
+                                     "each sample's probabilities depend only on its own scores")
+
+
+def _softmax_float32(softmax) -> None:
+    # The MNIST data are float32: softmax must work on float32 scores (to float32 precision).
+    Z = (10 * np.random.default_rng(3).standard_normal((10, 6))).astype(np.float32)
+    label = "softmax(Z) for float32 scores Z (10, 6)"
+    P = coerce(None, call_student(softmax, label, Z), label, Z.shape)
+    Z64 = Z.astype(np.float64)
+    expected = np.exp(Z64 - Z64.max(axis=0)) / np.exp(Z64 - Z64.max(axis=0)).sum(axis=0)
+    if not np.allclose(P, expected, rtol=1e-4, atol=1e-6):
+        raise mistake("wrong_value", f"{label} differs from the probabilities by up to "
+                                     f"{np.max(np.abs(P - expected)):.2g}; float32 scores must give the same "
+                                     "probabilities as float64 ones, to float32 precision")
 
 
 def check_softmax(softmax) -> None:
@@ -148,7 +155,9 @@ def check_softmax(softmax) -> None:
     _softmax_hand_worked(softmax)
     _softmax_hand_worked(softmax, shift=1000.0)
     _softmax_hand_worked(softmax, shift=-1000.0)
-    passed("softmax", 4)
+    _softmax_far_apart(softmax)
+    _softmax_float32(softmax)
+    passed("softmax", 6)
 
 
 # ---------------------------------------------------------------- predict
@@ -159,15 +168,23 @@ def check_predict(predict) -> None:
     rng = np.random.default_rng(1)
     W = rng.standard_normal((C, D + 1))
     X = np.vstack([rng.standard_normal((D, N)), np.ones((1, N))])
-    labels = coerce(call(predict, "predict(W, X)", W, X), f"predict(W, X) for W {W.shape}, X {X.shape}")
+    labels = coerce(None, call_student(predict, "predict(W, X)", W, X), f"predict(W, X) for W {W.shape}, X {X.shape}")
     if labels.shape == (C,):
         raise mistake("predict_wrong_axis", f"predict(W, X) has shape {labels.shape}, expected ({N},): one label "
                                             "per sample, i.e. the argmax over the classes (axis 0) of the scores")
     if labels.shape == (C, N):
         raise mistake("predict_returns_scores", f"predict(W, X) has shape {labels.shape}: return one label per "
                                                 f"sample (shape ({N},)), the index of the highest score")
+    if labels.shape == ():
+        raise mistake("predict_flat_argmax", f"predict(W, X) returned one number, {labels.item():g}: an argmax "
+                                             f"without an axis looks at the whole ({C}, {N}) score matrix; take the "
+                                             f"argmax over the classes (axis 0), one label per sample")
     if labels.shape != (N,):
         raise mistake("wrong_shape", f"predict(W, X) has shape {labels.shape}, expected ({N},)")
+    if np.array_equal(labels, np.argmax(W @ X, axis=0) + 1):
+        raise mistake("predict_off_by_one", f"predict(W, X) returned {labels.astype(int).tolist()}, one more than "
+                                            f"the index of each sample's highest score: labels count from 0 (row 0 of "
+                                            f"W is class 0)")
     if not np.all(labels == np.round(labels)) or labels.min() < 0 or labels.max() >= C:
         raise mistake("predict_returns_scores", f"predict(W, X) returned {np.round(labels, 3).tolist()}; expected "
                                                 f"class labels, whole numbers from 0 to {C - 1}")
@@ -176,6 +193,15 @@ def check_predict(predict) -> None:
     wrong = np.flatnonzero(chosen < scores.max(axis=0))
     if wrong.size:
         n = int(wrong[0])
+        if np.array_equal(labels, np.argmin(scores, axis=0)):
+            raise mistake("predict_argmin", f"for sample {n} the scores are {np.round(scores[:, n], 3).tolist()} and "
+                                            f"predict chose class {int(labels[n])}, the lowest score: the prediction is "
+                                            "the class with the highest score")
+        if np.array_equal(labels, np.argmax(W[:, :-1] @ X[:-1], axis=0)):
+            raise mistake("predict_ignores_bias", f"for sample {n} the scores are {np.round(scores[:, n], 3).tolist()} "
+                                                  f"but predict chose class {int(labels[n])}, the highest score "
+                                                  "without the bias: X's last row of ones carries the bias (W's last "
+                                                  "column), so use all of W and X")
         raise mistake("wrong_value", f"for sample {n} the scores are {np.round(scores[:, n], 3).tolist()} but "
                                      f"predict chose class {int(labels[n])}, not the one with the highest score")
     passed("predict", 3)
@@ -194,7 +220,7 @@ def _problem(seed: int = 2, C: int = 3, D: int = 4, N: int = 7):
 
 def _loss_and_gradient(fn, W, X, y, l2_reg):
     label = f"softmax_loss_and_gradient(W, X, y, l2_reg={l2_reg:g})"
-    result = call(fn, label, W, X, y, l2_reg)
+    result = call_student(fn, label, W, X, y, l2_reg)
     if not isinstance(result, tuple) or len(result) != 2:
         raise mistake("loss_gradient_not_pair", f"{label} returned a {type(result).__name__}; "
                                                 "return the pair `loss, dW`")
@@ -203,7 +229,7 @@ def _loss_and_gradient(fn, W, X, y, l2_reg):
 
 def _loss(fn, W, X, y, l2_reg=0.0, nonfinite=None) -> float:
     label = f"the loss for W {W.shape}, X {X.shape}, l2_reg={l2_reg:g}"
-    return _scalar(_loss_and_gradient(fn, W, X, y, l2_reg)[0], label, nonfinite)
+    return coerce_scalar(None, _loss_and_gradient(fn, W, X, y, l2_reg)[0], label, "loss_per_sample", nonfinite)
 
 
 def _check_loss_at_zero(fn) -> None:
@@ -231,6 +257,10 @@ def _check_loss_hand_worked(fn) -> None:
     expected = -(np.log(0.75) + np.log(0.25)) / 2
     loss = _loss(fn, W, X, y)
     if not np.isclose(loss, expected, rtol=1e-9):
+        if np.isclose(loss, _mean_cross_entropy(W @ X - np.max(W @ X, axis=1, keepdims=True), y), rtol=1e-9):
+            raise mistake("loss_max_over_rows", f"two samples of labels (0, 1), both with scores (ln 3, 0): expected "
+                          f"{expected:.6f}, got {loss:.6f}, the loss after subtracting each row's maximum (axis 1); "
+                          "that shifts one sample's scores by different amounts. Subtract each column's maximum")
         raise mistake("wrong_value", f"two samples of labels (0, 1), both with scores (ln 3, 0), i.e. probabilities "
                                      f"(3/4, 1/4): the loss should be -(ln 3/4 + ln 1/4)/2 = {expected:.6f}, "
                                      f"got {loss:.6f}")
@@ -247,6 +277,21 @@ def _check_loss_hand_worked(fn) -> None:
         "loss_log_of_zero", "the loss is inf or nan when the correct class's probability rounds to 0 "
                             "(scores (0, 800), label 0): compute log p_y as z_y - max z - log sum exp(z - max z), "
                             "never log(0)"))
+    # Column 0 scores (0, 0), column 1 scores (-1000, -1000 + ln 3): probabilities (1/2, 1/2) and (1/4, 3/4).
+    far_W = np.array([[0.0, -1000.0, 0.0], [0.0, -1000.0 + np.log(3.0), 0.0]])
+    far_X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    far = -(np.log(0.5) + np.log(0.75)) / 2
+    label = "the loss for scores (0, 0) and (-1000, -1000 + ln 3), labels (0, 1)"
+    loss_far = _loss(fn, far_W, far_X, y, nonfinite=(
+        "loss_global_max", f"{label} is inf or nan: subtracting the maximum of the whole score matrix leaves "
+                           "exp(-1000) = 0 for every class of the second sample; subtract each column's own maximum"))
+    if not np.isclose(loss_far, far, rtol=1e-9):
+        raise mistake("wrong_value", f"{label} is {loss_far:.6f}, expected -(ln 1/2 + ln 3/4)/2 = {far:.6f}")
+
+
+def _mean_cross_entropy(Z: np.ndarray, y: np.ndarray) -> float:
+    """-mean_n log softmax(Z)[y_n, n] for scores Z whose columns need no shift."""
+    return float(-np.mean(Z[y, np.arange(len(y))] - np.log(np.sum(np.exp(Z), axis=0))))
 
 
 def _check_l2_in_loss(fn) -> None:
@@ -262,6 +307,11 @@ def _check_l2_in_loss(fn) -> None:
     if np.isclose(added, l2_reg * np.sum(W ** 2), rtol=1e-7):
         raise mistake("l2_on_bias", f"the L2 term also penalises the bias column (adds {added:.6f}, expected "
                                     f"{expected:.6f}): leave the last column of W out of the penalty")
+    for factor in (0.5, 2.0):
+        if np.isclose(added, factor * expected, rtol=1e-7):
+            raise mistake("l2_loss_factor", f"l2_reg={l2_reg} adds {added:.6f} to the loss, {factor:g} times the "
+                                            f"expected l2_reg x (sum of squared weights without the bias column) = "
+                                            f"{expected:.6f}: the loss's L2 term has no factor (the 2 appears in dW)")
     raise mistake("wrong_value", f"l2_reg={l2_reg} adds {added:.6f} to the loss, expected l2_reg x (sum of squared "
                                  f"weights without the bias column) = {expected:.6f}")
 
@@ -276,7 +326,7 @@ def check_loss(softmax_loss_and_gradient) -> None:
 
 def _gradient(fn, W, X, y, l2_reg) -> np.ndarray:
     C, K = W.shape
-    dW = coerce(_loss_and_gradient(fn, W, X, y, l2_reg)[1], f"dW for W of shape {W.shape}")
+    dW = coerce(None, _loss_and_gradient(fn, W, X, y, l2_reg)[1], f"dW for W of shape {W.shape}")
     if dW.shape == (K, C):
         raise mistake("gradient_transposed", f"dW has shape {dW.shape}, W has shape {W.shape}: dW is transposed "
                                              "(it must have W's shape, one row per class)")
@@ -292,22 +342,6 @@ def _numerical(fn, W, X, y, l2_reg) -> np.ndarray:
     return numerical_gradient(lambda w: _loss(fn, w, X, y, l2_reg), W.copy())[0]
 
 
-def relation(dW: np.ndarray, numeric: np.ndarray, scaled: dict[str, float] | None = None) -> str | None:
-    """How an analytic gradient relates to the numerical one (relative error < 1e-6):
-    ``"equal"``; a key of ``scaled`` when ``dW = factor * numeric``; ``"negated"``;
-    ``"bias_column"`` when only the last (bias) column differs; None otherwise."""
-    if rel_error(dW, numeric) < 1e-6:
-        return "equal"
-    for name, factor in (scaled or {}).items():
-        if rel_error(dW, factor * numeric) < 1e-6:
-            return name
-    if rel_error(dW, -numeric) < 1e-6:
-        return "negated"
-    if rel_error(dW[:, :-1], numeric[:, :-1]) < 1e-6:
-        return "bias_column"
-    return None
-
-
 def _check_gradient_no_l2(fn) -> None:
     W, X, y = _problem()
     N = X.shape[1]
@@ -321,6 +355,18 @@ def _check_gradient_no_l2(fn) -> None:
                              "the loss is a mean, so its gradient has a 1/N too")
     if found == "negated":
         raise mistake("gradient_sign", "dW is minus the numerical gradient: check the sign of (P - Y)")
+    Z = W @ X
+    P = np.exp(Z - Z.max(axis=0)) / np.exp(Z - Z.max(axis=0)).sum(axis=0)
+    rows = P.copy()
+    rows[y] -= 1
+    for name, wrong, hint in [
+        ("gradient_missing_minus_one", P, "dW is P X^T / N: the 1 of each sample's correct class was not subtracted "
+                                          "from P (the gradient of the scores is P - Y)"),
+        ("gradient_whole_rows", rows, "1 was subtracted from whole rows of P: indexing with the labels alone selects "
+                                      "every sample's entry of those classes; index with the labels and the columns"),
+    ]:
+        if rel_error(dW, wrong @ X.T / N) < 1e-6:
+            raise mistake(name, hint)
     if found == "bias_column":
         raise mistake("wrong_value", "dW's weight columns are right but its bias (last) column is not "
                                      f"(got {np.round(dW[:, -1], 5).tolist()}, numerically "
@@ -343,6 +389,9 @@ def _check_gradient_l2(fn) -> None:
     if np.allclose(added[:, :-1], expected[:, :-1], rtol=1e-5, atol=1e-7) and np.any(added[:, -1] != 0):
         raise mistake("l2_gradient_on_bias", "the L2 part of dW also changes the bias column; the bias is not "
                                              "penalised, so that column gets no L2 term")
+    if np.allclose(-added, expected, rtol=1e-5, atol=1e-7):
+        raise mistake("l2_gradient_sign", "the L2 part of dW has the wrong sign: the penalty adds to the loss, so "
+                                          "its gradient 2 l2_reg W is added to dW")
     if np.allclose(2 * added, expected, rtol=1e-5, atol=1e-7):
         raise mistake("l2_gradient_missing_factor_2", "the L2 part of dW is half what it should be: the derivative "
                                                       "of l2_reg w^2 is 2 l2_reg w")

@@ -4,15 +4,27 @@ L2-regularised versions ``softmax_loss_l2``, ``softmax_gradient_l2``.
 W is (C, D+1) with the bias as its last column, X is (D+1, N) with a last row of ones, y holds
 N integer labels. The checks use cases worked out by hand and numerical gradients of the
 student's own loss, and raise ``CheckFailure`` in the student's terms; a recognised mistake is
-named in ``error.mistake`` (a key of ``MISTAKES``), other failures carry ``"wrong_value"``,
-``"wrong_shape"``, ``"not_finite"`` or ``"raised"``."""
+named in ``error.mistake`` (a key of ``MISTAKES``), other failures carry one of
+``common.GENERIC_MISTAKES`` (``"wrong_value"``, ``"wrong_shape"``, ``"wrong_type"``, ``"not_finite"``,
+``"raised"``, ``"modifies_input"``), which ``MISTAKES`` includes."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from course_lib.checks.common import CheckFailure, as_float, as_float_array, close, passed
+from course_lib.checks.common import (
+    GENERIC_MISTAKES,
+    CheckFailure,
+    as_float,
+    call,
+    close,
+    coerce,
+    coerce_scalar,
+    failure,
+    fmt,
+    passed,
+)
 from course_lib.gradient_check import check_gradient
 
 MISTAKES = {
@@ -28,6 +40,8 @@ MISTAKES = {
     "gradient_missing_minus_one": "softmax_gradient does not subtract 1 at the correct classes",
     "gradient_sign": "softmax_gradient has the wrong sign (Y - P instead of P - Y)",
     "gradient_transposed": "softmax_gradient is transposed",
+    "gradient_whole_rows": "softmax_gradient subtracts 1 from whole rows (every sample) of the correct classes",
+    "gradient_indices_swapped": "softmax_gradient subtracts 1 at [sample, class] instead of [class, sample]",
     "modifies_input": "the function changes W or X in place",
     "loss_first": "the gradient was checked while softmax_loss is still wrong",
     "l2_on_bias": "L2 also penalises the bias column",
@@ -37,54 +51,27 @@ MISTAKES = {
     "l2_sign": "the L2 term is subtracted instead of added",
     "l2_gradient_missing_two": "the L2 gradient is alpha W instead of 2 alpha W",
     "l2_gradient_no_penalty": "the L2 gradient leaves out the penalty",
+    "l2_loss_missing_alpha": "the L2 loss leaves out alpha",
+    "l2_gradient_missing_alpha": "the L2 gradient leaves out alpha",
+    "l2_gradient_replaces": "the L2 gradient replaces the softmax gradient instead of being added to it",
+    "l2_gradient_squared": "the L2 gradient is 2 alpha W^2 instead of 2 alpha W",
+    **GENERIC_MISTAKES,
 }
 
 
-def _failure(check: str, mistake: str, message: str) -> CheckFailure:
-    error = CheckFailure(f"{check}: {message}")
-    error.mistake = mistake
-    return error
-
-
 def _call(check: str, function, *args):
-    """Call the student's code on copies of the arguments; an exception or an in-place change
-    of an argument becomes a failure that says so."""
-    copies = [np.array(a, copy=True) for a in args]
-    try:
-        with np.errstate(all="ignore"):
-            result = function(*copies)
-    except CheckFailure:
-        raise
-    except Exception as error:  # noqa: BLE001 - any error of the student's code is reported
-        raise _failure(check, "raised", f"raised {type(error).__name__}: {error}") from None
-    for name, given, copy in zip(("W", "X", "y"), args, copies):
-        if not np.array_equal(given, copy):
-            raise _failure(check, "modifies_input", f"changed its argument {name} in place; work on a new array "
-                                                    f"(for example with .copy())")
-    return result
+    """The student's function on copies of W, X, y: an exception or an in-place change of an
+    argument becomes a failure that says so."""
+    return call(check, function, *args, protect=True, names=("W", "X", "y"))
 
 
 def _array(check: str, value, name: str, shape, not_finite=None) -> np.ndarray:
-    try:
-        array = as_float_array(value, name)
-    except CheckFailure as error:
-        if "inf or nan" in str(error):
-            raise _failure(check, *(not_finite or ("not_finite", str(error)))) from None
-        raise _failure(check, "wrong_shape", str(error)) from None
-    if array.shape != tuple(shape):
-        raise _failure(check, "wrong_shape", f"{name} has shape {array.shape}, expected {tuple(shape)}")
-    return array
+    return coerce(check, value, name, shape, not_finite)
 
 
 def _number(check: str, value, name: str, not_finite=None) -> float:
-    if np.ndim(value) > 0 and np.size(value) > 1:
-        raise _failure(check, "loss_per_sample" if check == "softmax_loss" else "wrong_shape",
-                       f"{name} returned {np.size(value)} numbers; the loss is a single number, the mean over samples")
-    return as_float(_array(check, value, name, np.shape(value), not_finite), name)
-
-
-def _fmt(array) -> str:
-    return np.array2string(np.asarray(array), precision=4, suppress_small=True)
+    return coerce_scalar(check, value, name, "loss_per_sample" if check == "softmax_loss" else "wrong_shape",
+                         not_finite)
 
 
 # The hand case: three classes, one feature (3, 2, 1) and the bias row; W has only bias weights
@@ -126,15 +113,27 @@ def check_softmax_loss(softmax_loss) -> None:
             "loss_ignores_labels": (2 * math.log(6) / 3, "this averages -log P over every class; take only the "
                                                          "correct class y_n of each sample n"),
         }
-        for mistake, (value, hint) in wrong.items():
+        wrong = list(wrong.items()) + [
+            ("loss_ignores_labels", (2 * math.log(6), "this adds up -log P over every class; take only the correct "
+                                                      "class y_n of each sample n"))]
+        for mistake, (value, hint) in wrong:
             if math.isclose(got, value, rel_tol=1e-9):
-                raise _failure(name, mistake, f"got {got:.6f}, expected {_LOSS:.6f}: {hint}")
-        raise _failure(name, "wrong_value", f"with probabilities (1/6, 2/6, 3/6) in every column and labels (0, 2, 2) "
+                raise failure(name, mistake, f"got {got:.6f}, expected {_LOSS:.6f}: {hint}")
+        raise failure(name, "wrong_value", f"with probabilities (1/6, 2/6, 3/6) in every column and labels (0, 2, 2) "
                                             f"expected -(log 1/6 + log 1/2 + log 1/2) / 3 = {_LOSS:.6f}, got {got:.6f}")
     uniform = _number(name, _call(name, softmax_loss, np.zeros((3, 2)), _X, _y), "softmax_loss(0, X, y)")
     if not math.isclose(uniform, _LN3, rel_tol=1e-9):
-        raise _failure(name, "wrong_value", f"W = 0 gives probability 1/3 everywhere and loss log 3 = {_LN3:.6f}, "
+        raise failure(name, "wrong_value", f"W = 0 gives probability 1/3 everywhere and loss log 3 = {_LN3:.6f}, "
                                             f"got {uniform:.6f}")
+    # Every sample with its own probabilities: each sample's loss must use its own column and label.
+    W, X, y = _random_case(5)
+    Z = W @ X
+    per_sample = np.log(np.sum(np.exp(Z - Z.max(axis=0)), axis=0)) + Z.max(axis=0) - Z[y, np.arange(len(y))]
+    random = _number(name, _call(name, softmax_loss, W, X, y), "softmax_loss on random data")
+    if not math.isclose(random, per_sample.mean(), rel_tol=1e-9):
+        raise failure(name, "wrong_value", f"on random data (3 classes, 6 samples, labels {y.tolist()}) the "
+                                           f"per-sample losses are {fmt(per_sample)}, their mean {per_sample.mean():.6f}; "
+                                           f"got {random:.6f}: does each sample use its own column and its own label?")
     # Scores 0 and 800 for a sample of class 0: its probability underflows to 0, the loss is 800.
     far = _number(name, _call(name, softmax_loss, np.array([[0.0, 0.0], [0.0, 800.0]]), np.array([[0.0], [1.0]]),
                               np.array([0])), "softmax_loss with scores (0, 800)", not_finite=(
@@ -142,10 +141,10 @@ def check_softmax_loss(softmax_loss) -> None:
                             "to 0 and log(0) = -inf; compute the log-probabilities directly from the shifted scores "
                             "(log-softmax) instead of taking the log of the probabilities"))
     if not math.isclose(far, 800.0, rel_tol=1e-9):
-        raise _failure(name, "loss_log_of_zero", f"for scores (0, 800) and label 0 the loss is 800 (log-softmax: "
+        raise failure(name, "loss_log_of_zero", f"for scores (0, 800) and label 0 the loss is 800 (log-softmax: "
                                                  f"0 - 800 - log(1 + e^-800)), got {far:.6g}; clipping the probability "
                                                  f"hides how wrong the prediction is")
-    passed(name, 3)
+    passed(name, 4)
 
 
 def check_softmax_gradient(softmax_gradient, softmax_loss) -> None:
@@ -154,7 +153,7 @@ def check_softmax_gradient(softmax_gradient, softmax_loss) -> None:
     name = "softmax_gradient"
     result = _call(name, softmax_gradient, _W, _X, _y)
     if np.shape(result) == (2, 3):
-        raise _failure(name, "gradient_transposed", "the gradient has shape (2, 3), the transpose of W (3, 2): "
+        raise failure(name, "gradient_transposed", "the gradient has shape (2, 3), the transpose of W (3, 2): "
                                                     "it must have the shape of W, (P - Y) times X transposed")
     got = _array(name, result, "softmax_gradient(W, X, y)", _W.shape)
     if not close(got, _GRADIENT):
@@ -164,24 +163,37 @@ def check_softmax_gradient(softmax_gradient, softmax_loss) -> None:
             "gradient_missing_minus_one": (np.outer(P, _X.sum(axis=1)) / 3,
                                            "subtract 1 from the probability of each sample's correct class"),
             "gradient_sign": (-_GRADIENT, "the sign is flipped: the gradient is (P - Y) X^T / N"),
+            "gradient_whole_rows": (_wrong_ones(lambda M: M.__setitem__(_y, M[_y] - 1)),
+                                    "1 was subtracted from whole rows: indexing with the labels alone selects every "
+                                    "sample's entry of those classes; index with the labels and the sample numbers"),
+            "gradient_indices_swapped": (_wrong_ones(lambda M: M.__setitem__((np.arange(3), _y), M[np.arange(3), _y] - 1)),
+                                         "1 was subtracted at [sample, label]; rows are classes and columns are "
+                                         "samples, so the class index comes first"),
         }
         for mistake, (value, hint) in wrong.items():
             if close(got, value):
-                raise _failure(name, mistake, hint)
-        raise _failure(name, "wrong_value", f"for the hand case (probabilities (1/6, 2/6, 3/6) in every column, "
-                                            f"labels (0, 2, 2), X =\n{_fmt(_X)})\nexpected\n{_fmt(_GRADIENT)}\n"
-                                            f"got\n{_fmt(got)}")
+                raise failure(name, mistake, hint)
+        raise failure(name, "wrong_value", f"for the hand case (probabilities (1/6, 2/6, 3/6) in every column, "
+                                            f"labels (0, 2, 2), X =\n{fmt(_X)})\nexpected\n{fmt(_GRADIENT)}\n"
+                                            f"got\n{fmt(got)}")
     try:
         _loss_is_right(softmax_loss)
     except CheckFailure as error:
-        raise _failure(name, "loss_first", f"fix softmax_loss first ({error})") from None
+        raise failure(name, "loss_first", f"fix softmax_loss first ({error})") from None
     W, X, y = _random_case(3)
     analytic = _array(name, _call(name, softmax_gradient, W, X, y), "softmax_gradient(W, X, y)", W.shape)
     error = check_gradient(lambda W_: as_float(softmax_loss(W_, X, y), "softmax_loss"), W.copy(), analytic)
     if error > 1e-6:
-        raise _failure(name, "wrong_value", f"does not match the numerical gradient of your softmax_loss on random "
+        raise failure(name, "wrong_value", f"does not match the numerical gradient of your softmax_loss on random "
                                             f"data (relative error {error:.2g})")
     passed(name, 2)
+
+
+def _wrong_ones(subtract) -> np.ndarray:
+    """The hand case's gradient when ``subtract`` takes the 1s off the wrong entries of P."""
+    P = np.repeat(np.array([[1.0], [2.0], [3.0]]) / 6, 3, axis=1)
+    subtract(P)
+    return P @ _X.T / 3
 
 
 def _loss_is_right(softmax_loss) -> None:
@@ -197,11 +209,15 @@ def check_softmax_loss_l2(softmax_loss_l2, softmax_loss) -> None:
     name = "softmax_loss_l2"
     base = _number(name, _call(name, softmax_loss, _W_L2, _X_L2, _y), "softmax_loss(W, X, y)")
     if not math.isclose(base, _LOSS, rel_tol=1e-9):
-        raise _failure(name, "loss_first", "fix softmax_loss first (check_softmax_loss)")
+        raise failure(name, "loss_first", "fix softmax_loss first (check_softmax_loss)")
     no_penalty = _number(name, _call(name, lambda *a: softmax_loss_l2(*a, 0.0), _W_L2, _X_L2, _y),
                          "softmax_loss_l2(W, X, y, 0)")
+    if math.isclose(no_penalty, _LOSS + 6.0, rel_tol=1e-9):
+        raise failure(name, "l2_loss_missing_alpha", f"with alpha = 0 it gives {no_penalty:.6f} = softmax_loss + 6, "
+                                                     f"the squared norm of the feature weights (1, 2, -1): multiply "
+                                                     f"the penalty by alpha")
     if not math.isclose(no_penalty, _LOSS, rel_tol=1e-9):
-        raise _failure(name, "wrong_value",
+        raise failure(name, "wrong_value",
                        f"with alpha = 0 it should equal softmax_loss = {_LOSS:.6f}, got {no_penalty:.6f}")
     got = _number(name, _call(name, lambda *a: softmax_loss_l2(*a, _ALPHA), _W_L2, _X_L2, _y),
                   f"softmax_loss_l2(W, X, y, {_ALPHA})")
@@ -219,8 +235,8 @@ def check_softmax_loss_l2(softmax_loss_l2, softmax_loss) -> None:
         }
         for mistake, (value, hint) in wrong.items():
             if math.isclose(got, value, rel_tol=1e-9):
-                raise _failure(name, mistake, f"got {got:.6f}, expected {expected:.6f}: {hint}")
-        raise _failure(name, "wrong_value", f"with feature weights (1, 2, -1), alpha = {_ALPHA} and softmax_loss = "
+                raise failure(name, mistake, f"got {got:.6f}, expected {expected:.6f}: {hint}")
+        raise failure(name, "wrong_value", f"with feature weights (1, 2, -1), alpha = {_ALPHA} and softmax_loss = "
                                             f"{_LOSS:.6f} expected {_LOSS:.6f} + 0.1 * 6 = {expected:.6f}, "
                                             f"got {got:.6f}")
     passed(name, 2)
@@ -241,22 +257,31 @@ def check_softmax_gradient_l2(softmax_gradient_l2, softmax_loss_l2) -> None:
             "l2_on_bias": (base + 2 * _ALPHA * _W_L2, "the bias column got a penalty too; its penalty gradient is 0"),
             "l2_gradient_missing_two": (base + penalty / 2, "the derivative of alpha w^2 is 2 alpha w"),
             "l2_gradient_no_penalty": (base, "this is the gradient without the penalty; add 2 alpha W (bias column 0)"),
+            "l2_gradient_missing_alpha": (base + penalty / _ALPHA, "the penalty's gradient is missing alpha: "
+                                                                   "the derivative of alpha w^2 is 2 alpha w"),
+            "l2_gradient_replaces": (penalty, "this is the penalty's gradient alone: add it to the gradient of "
+                                              "softmax_loss instead of replacing that"),
+            "l2_gradient_squared": (base + penalty * _W_L2, "the derivative of alpha w^2 is 2 alpha w, "
+                                                            "not 2 alpha w^2"),
             "l2_sign": (base - penalty, "the penalty's gradient is added, +2 alpha W"),
         }
-        for mistake, (value, hint) in wrong.items():
+        wrong = list(wrong.items()) + [
+            ("l2_gradient_replaces", (2 * _ALPHA * _W_L2, "this is 2 alpha W alone: add the penalty's gradient (with "
+                                                          "a zero bias column) to the gradient of softmax_loss"))]
+        for mistake, (value, hint) in wrong:
             if close(got, value):
-                raise _failure(name, mistake, hint)
-        raise _failure(name, "wrong_value", f"for W =\n{_fmt(_W_L2)}\nX =\n{_fmt(_X_L2)}\ny = {_y}, alpha = {_ALPHA}: "
-                                            f"expected\n{_fmt(base + penalty)}\ngot\n{_fmt(got)}")
+                raise failure(name, mistake, hint)
+        raise failure(name, "wrong_value", f"for W =\n{fmt(_W_L2)}\nX =\n{fmt(_X_L2)}\ny = {_y}, alpha = {_ALPHA}: "
+                                            f"expected\n{fmt(base + penalty)}\ngot\n{fmt(got)}")
     try:
         _loss_is_right(lambda W, X, y: softmax_loss_l2(W, X, y, 0.0))
     except CheckFailure:
-        raise _failure(name, "loss_first", "fix softmax_loss_l2 first (check_softmax_loss_l2)") from None
+        raise failure(name, "loss_first", "fix softmax_loss_l2 first (check_softmax_loss_l2)") from None
     W, X, y = _random_case(4)
     analytic = _array(name, _call(name, lambda *a: softmax_gradient_l2(*a, 0.3), W, X, y),
                       "softmax_gradient_l2(W, X, y, 0.3)", W.shape)
     error = check_gradient(lambda W_: as_float(softmax_loss_l2(W_, X, y, 0.3), "softmax_loss_l2"), W.copy(), analytic)
     if error > 1e-6:
-        raise _failure(name, "wrong_value", f"does not match the numerical gradient of your softmax_loss_l2 on random "
+        raise failure(name, "wrong_value", f"does not match the numerical gradient of your softmax_loss_l2 on random "
                                             f"data with alpha = 0.3 (relative error {error:.2g})")
     passed(name, 2)
