@@ -1,0 +1,30 @@
+"""Session fixtures: one real autograde run per assignment over all its shipped examples."""
+from __future__ import annotations
+
+import pytest
+
+from grading_fixtures import grade_examples
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """``graded(assignment)``: the (cached) run over the assignment's examples; the fixture
+    `tiny` as a flat folder, the course's notebooks in nbgrader's submitted/ layout."""
+    runs = {}
+
+    def get(assignment: str):
+        if assignment not in runs:
+            runs[assignment] = grade_examples(tmp_path_factory, assignment, nbgrader_layout=assignment != "tiny")
+        return runs[assignment]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def tiny_run(graded):
+    return graded("tiny")
+
+
+@pytest.fixture(scope="session")
+def layers_run(graded):
+    return graded("layers")

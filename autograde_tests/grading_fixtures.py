@@ -1,0 +1,58 @@
+"""Helpers of the autograde_tests suite: the example courses and one real release and
+autograde run (nbgrader, sandbox kernels, --jobs 2) per assignment over its examples."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from course_lib.grading.autograde import Settings, autograde
+from course_lib.grading.course import REPO_ROOT, Course
+from course_lib.grading.release import release
+
+HERE = Path(__file__).resolve().parent
+EXAMPLES = HERE / "examples"
+FIXTURE = HERE / "fixture_course"
+# Short limits keep the timeout examples quick; the course default is 20 s per cell.
+SETTINGS = Settings(jobs=2, cell_timeout=5, budget=30)
+# The course's notebooks train models in some cells: the course default limits.
+COURSE_SETTINGS = Settings(jobs=2, cell_timeout=20, budget=120)
+
+
+def course_for(assignment: str, build: Path) -> Course:
+    source = FIXTURE if (FIXTURE / assignment).is_dir() else REPO_ROOT / "notebooks"
+    return Course(root=REPO_ROOT, source=source, build=build)
+
+
+def expected_scores(assignment: str) -> dict:
+    return json.loads((EXAMPLES / assignment / "expected.json").read_text())
+
+
+class GradedRun:
+    def __init__(self, assignment, course, submissions, out, results):
+        self.assignment, self.course, self.submissions, self.out, self.results = assignment, course, submissions, out, results
+        self.by_student = {r["student"]: r for r in results}
+
+
+def grade_examples(tmp_path_factory, assignment: str, nbgrader_layout: bool) -> GradedRun:
+    if not (EXAMPLES / assignment).is_dir():
+        pytest.skip(f"no examples for {assignment}")
+    build = tmp_path_factory.mktemp(f"build_{assignment}")
+    course = course_for(assignment, build)
+    try:
+        course.source_notebook(assignment)
+    except FileNotFoundError:
+        pytest.skip(f"notebook {assignment} not there")
+    release(course, assignment)
+    submissions = build / "submitted"
+    for path in sorted((EXAMPLES / assignment).glob("*.ipynb")):
+        target = submissions / path.stem / assignment / f"{assignment}.ipynb" if nbgrader_layout else submissions / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    out = build / "grading"
+    results = autograde(course, assignment, submissions, out=out, settings=SETTINGS if assignment == "tiny" else COURSE_SETTINGS, progress=False)
+    return GradedRun(assignment, course, submissions, out, results)
+
+

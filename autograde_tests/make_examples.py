@@ -1,0 +1,249 @@
+"""Write the example submissions under autograde_tests/examples/<assignment>/ and their
+exact expected scores (expected.json), from the source and the release of each assignment.
+
+Each example is a realistic student notebook: the reference (every answer filled in with the
+reference code), the untouched release, typical mistakes, and (on the fixture `tiny`) the
+adversarial set. Run from the repository root to regenerate after a notebook changes:
+`.venv/bin/python autograde_tests/make_examples.py [assignment ...]`.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from course_lib.grading.course import Course, grade_id, is_grade, is_solution, nbgrader_meta  # noqa: E402
+from course_lib.grading.release import release  # noqa: E402
+
+EXAMPLES = HERE / "examples"
+FIXTURE_SOURCE = HERE / "fixture_course"
+
+
+def course_for(assignment: str, build: Path) -> Course:
+    source = FIXTURE_SOURCE if (FIXTURE_SOURCE / assignment).is_dir() else ROOT / "notebooks"
+    return Course(root=ROOT, source=source, build=build)
+
+
+def answer_code(source: str) -> str:
+    """A solution cell's code as a student would write it: markers and regions removed."""
+    lines = []
+    for line in source.split("\n"):
+        if re.match(r"^\s*#\s*(BEGIN BLANK:|END BLANK)", line) or re.match(r"^\s*### (BEGIN|END) SOLUTION", line):
+            continue
+        lines.append(re.sub(r"\s*#\s*BLANK:.*$", "", line))
+    return "\n".join(lines)
+
+
+class Example:
+    """A submission under construction: starts from the release, edits by grade_id."""
+
+    def __init__(self, release_nb, source_nb, filled: bool):
+        self.nb = copy.deepcopy(release_nb)
+        self.points = {grade_id(c): float(nbgrader_meta(c)["points"]) for c in source_nb.cells
+                       if is_grade(c) and not is_solution(c)}
+        if filled:
+            answers = {grade_id(c): answer_code(c.source) for c in source_nb.cells if is_solution(c)}
+            for cell in self.nb.cells:
+                if is_solution(cell):
+                    cell.source = answers[grade_id(cell)]
+
+    def cell(self, gid):
+        for cell in self.nb.cells:
+            if grade_id(cell) == gid:
+                return cell
+        raise KeyError(gid)
+
+    def replace(self, gid, old, new):
+        cell = self.cell(gid)
+        if old not in cell.source:
+            raise ValueError(f"{old!r} not in cell {gid!r}:\n{cell.source}")
+        cell.source = cell.source.replace(old, new, 1)
+        return self
+
+    def append(self, gid, text):
+        self.cell(gid).source += "\n" + text
+        return self
+
+    def prepend(self, gid, text):
+        self.cell(gid).source = text + "\n" + self.cell(gid).source
+        return self
+
+    def delete(self, gid):
+        self.nb.cells = [c for c in self.nb.cells if grade_id(c) != gid]
+        return self
+
+    def insert_after(self, gid, code):
+        index = next(i for i, c in enumerate(self.nb.cells) if grade_id(c) == gid)
+        self.nb.cells.insert(index + 1, nbformat.v4.new_code_cell(code))
+        return self
+
+    def expected(self, zero=()):
+        unknown = set(zero) - set(self.points)
+        if unknown:
+            raise KeyError(f"no graded cells {sorted(unknown)}")
+        return {gid: 0.0 if gid in zero else points for gid, points in self.points.items()}
+
+
+LIAR = '''class _Always(float):
+    def __sub__(self, other): return _Always(0.0)
+    def __rsub__(self, other): return _Always(0.0)
+    def __abs__(self): return _Always(0.0)
+    def __lt__(self, other): return True
+    def __le__(self, other): return True
+    def __gt__(self, other): return False
+    def __ge__(self, other): return True
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    __hash__ = float.__hash__'''
+
+
+def tiny_examples(release_nb, source_nb):
+    """(student, notebook, expected scores, what it shows) for the fixture `tiny`."""
+    R = lambda: Example(release_nb, source_nb, True)
+    out = []
+    add = lambda name, ex, zero=(), note="": out.append((name, ex.nb, ex.expected(zero), note))
+    ex = R(); add("reference", ex, note="every answer right: full marks")
+    ex = Example(release_nb, source_nb, False); add("untouched", ex, zero=list(ex.points), note="the release as handed out: 0")
+    # Typical mistakes
+    add("mistake_cce_mean_over_entries", R().replace("cce", "/ y.shape[1]", "/ y.size"), ["cce_tests"])
+    add("mistake_cce_no_clip", R().replace("cce", "np.log(np.clip(yhat, EPS, 1.0))", "np.log(yhat)"), ["cce_tests"])
+    add("mistake_softmax_no_max", R().replace("softmax", "z - np.max(z, axis=0, keepdims=True)", "z"), ["softmax_tests"])
+    add("mistake_softmax_wrong_axis", R().replace("softmax", "np.sum(e, axis=0, keepdims=True)", "np.sum(e, axis=1, keepdims=True)"), ["softmax_tests"])
+    add("mistake_accuracy_rows", R().replace("mean_accuracy", "axis=0) == np.argmax(y, axis=0)", "axis=1) == np.argmax(y, axis=1)"), ["mean_accuracy_tests"])
+    # Adversarial
+    add("adv_lookalike_float", R().replace("cce", "    EPS = 1e-12", LIAR.replace("\n", "\n    ").join(["    ", "\n    EPS = 1e-12"]))
+        .replace("cce", "return -np.sum(y * np.log(np.clip(yhat, EPS, 1.0))) / y.shape[1]", "return _Always(0.0)"), ["cce_tests"],
+        "float subclass whose comparisons always pass")
+    add("adv_stderr_warning", R().prepend("cce", "import warnings, sys").replace(
+        "cce", "    EPS = 1e-12", "    EPS = 1e-12\n    warnings.warn('clipping probabilities')\n    print('debug: computing cce', file=sys.stderr)"),
+        note="a correct answer that writes to stderr keeps its points")
+    add("adv_deleted_test_cell", R().delete("cce_tests"), note="deleted test cell restored and graded")
+    add("adv_edited_test_cell", R().replace("cce", "/ y.shape[1]", "/ y.size").replace("cce_tests", "raise CheckFailure", "print"), ["cce_tests"], "edited test cell restored")
+    add("adv_deleted_answer_cell", R().delete("softmax"), ["softmax_tests"], "deleted answer cell put back with its blanks")
+    add("adv_metadata_points", _metadata_attack(R()), note="points and cell types in the submission are ignored")
+    add("adv_infinite_loop", R().append("softmax", "while True:\n    pass"), ["softmax_tests"], "loop after the definition: that part 0")
+    add("adv_sigint_ignoring_loop", R().append("mean_accuracy", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
+        ["mean_accuracy_tests"], "a loop that ignores interrupts: the kernel is killed")
+    add("adv_os_exit", R().replace("mean_accuracy", "    return float(", "    __import__('o' + 's')._exit(1)\n    return float("),
+        ["mean_accuracy_tests"], "os._exit kills the kernel")
+    add("adv_memory_bomb", R().replace("mean_accuracy", "    return float(", "    hog = bytearray(6 * 1024**3)\n    return float("),
+        ["mean_accuracy_tests"], "memory bomb stopped by the kernel's memory cap")
+    add("adv_sys_exit", R().replace("mean_accuracy", "    return float(", "    import sys\n    sys.exit(0)\n    return float("),
+        ["mean_accuracy_tests"], "sys.exit in the graded call")
+    add("adv_import_time_error", R().prepend("cce", "import torch_that_is_not_installed"), ["cce_tests"], "an import error in the answer cell")
+    add("adv_huge_output", R().append("cce", "print('x' * 100_000_000)"), note="100 MB of output is truncated, the answer keeps its points")
+    add("adv_monkeypatch_numpy", R().replace("softmax", "/ np.sum(e, axis=0, keepdims=True)", "").append("softmax", "np.allclose = lambda *args, **kwargs: True"),
+        ["softmax_tests", "mean_accuracy_tests"], "monkeypatched numpy: flagged")
+    add("adv_monkeypatch_alias", R().replace("cce", "/ y.shape[1]", "/ y.size").prepend("cce", "import numpy as xp\nxp.isfinite = lambda a: True"),
+        ["cce_tests", "softmax_tests", "mean_accuracy_tests"], "monkeypatch through an alias: flagged")
+    add("adv_monkeypatch_builtins", R().replace("cce", "/ y.shape[1]", "/ y.size").prepend("cce", "import builtins\nbuiltins.abs = lambda x: 0.0"),
+        ["cce_tests", "softmax_tests", "mean_accuracy_tests"], "monkeypatched builtins: flagged")
+    add("adv_custom_exception_handler", R().replace("cce", "/ y.shape[1]", "/ y.size").insert_after("imports",
+        "ip = get_ipython()\nip.set_custom_exc((Exception,), lambda *args, **kwargs: None)"),
+        ["cce_tests", "softmax_tests", "mean_accuracy_tests"], "swallowing exceptions: flagged, and the sentinel never prints")
+    add("adv_read_hidden_tests", R().insert_after("imports",
+        "hidden = open('../../autograde_tests/fixture_course/tiny/tiny.ipynb').read()"),
+        ["cce_tests", "softmax_tests", "mean_accuracy_tests"], "reading the source notebook from disk: flagged")
+    add("adv_import_solutions", R().replace("cce", "def cce(yhat, y):", "from course_lib.solutions.losses import cce as reference_cce\n\n\ndef cce(yhat, y):"),
+        ["cce_tests"], "importing the reference solutions: not importable, and flagged")
+    add("adv_caller_frame", R().replace("mean_accuracy", "    return float(", "    import sys\n    frame = sys._getframe(1)\n    return float("),
+        ["mean_accuracy_tests"], "inspecting the test's frame: flagged")
+    return out
+
+
+def _metadata_attack(ex):
+    for cell in ex.nb.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("grade"):
+            meta["points"] = 100
+        if grade_id(cell) == "cce":
+            meta.update(grade=True, points=50)
+    return ex
+
+
+def layers_examples(release_nb, source_nb):
+    R = lambda: Example(release_nb, source_nb, True)
+    out = []
+    add = lambda name, ex, zero=(), note="": out.append((name, ex.nb, ex.expected(zero), note))
+    add("reference", R(), note="every answer right: full marks")
+    ex = Example(release_nb, source_nb, False); add("untouched", ex, list(ex.points), "the release as handed out: 0")
+    add("mistake_cce_no_clip", R().replace("cce", "np.log(np.clip(yhat, EPS, 1.0))", "np.log(yhat)"), ["cce_tests"])
+    add("mistake_cce_gradient_sign", R().replace("cce_gradient", "return -y /", "return y /"), ["cce_gradient_tests", "train_layers_tests"])
+    add("mistake_softmax_no_max", R().replace("softmax", "np.exp(input - np.max(input, axis=0, keepdims=True))", "np.exp(input)"),
+        ["softmax_forward_tests"])
+    add("mistake_dense_bias_dropped", R().replace("dense", "np.dot(output_gradient, self.input.T)", "np.dot(output_gradient, self.input[:-1].T)"),
+        ["dense_backward_tests", "train_layers_tests"])
+    add("mistake_loop_no_batch_mean", R().replace("train_layers", "cce_gradient(Y_batch, output) / len(batch)", "cce_gradient(Y_batch, output)"),
+        ["train_layers_tests"])
+    add("adv_lookalike_float", R().replace("cce", "    return -np.sum", LIAR.replace("\n", "\n    ").join(["    ", "\n    return _Always(0.0)\n    return -np.sum"])),
+        ["cce_tests", "train_layers_tests"], "float subclass whose comparisons always pass (the loop uses cce too)")
+    return out
+
+
+def _basic(release_nb, source_nb, mistakes):
+    R = lambda: Example(release_nb, source_nb, True)
+    out = [("reference", R().nb, R().expected(), "every answer right: full marks")]
+    ex = Example(release_nb, source_nb, False)
+    out.append(("untouched", ex.nb, ex.expected(list(ex.points)), "the release as handed out: 0"))
+    for name, gid, old, new, zero in mistakes:
+        ex = R().replace(gid, old, new)
+        out.append((name, ex.nb, ex.expected(zero), ""))
+    return out
+
+
+def softmax_toy_examples(release_nb, source_nb):
+    return _basic(release_nb, source_nb, [
+        ("mistake_l2_penalises_bias", "softmax_loss_l2", "np.sum(W[:, :-1] ** 2)", "np.sum(W ** 2)",
+         ["softmax_loss_l2_tests", "softmax_gradient_l2_tests"]),  # the gradient test checks against the loss
+    ])
+
+
+def mnist_softmax_examples(release_nb, source_nb):
+    return _basic(release_nb, source_nb, [
+        ("mistake_predict_wrong_axis", "predict", "np.argmax(np.dot(W, X), axis=0)", "np.argmax(np.dot(W, X), axis=1)", ["predict_tests"]),
+    ])
+
+
+def mlp_backprop_examples(release_nb, source_nb):
+    return _basic(release_nb, source_nb, [
+        ("mistake_output_gradient_not_averaged", "compute_grad_loss", "dZ_output = (P - Y) / N", "dZ_output = P - Y", ["compute_grad_loss_tests"]),
+    ])
+
+
+BUILDERS = {"tiny": tiny_examples, "layers": layers_examples, "softmax_toy": softmax_toy_examples,
+            "mnist_softmax": mnist_softmax_examples, "mlp_backprop": mlp_backprop_examples}
+
+
+def write(assignment: str, build: Path) -> None:
+    course = course_for(assignment, build)
+    release(course, assignment)
+    release_nb = nbformat.read(str(course.release_notebook(assignment)), as_version=4)
+    source_nb = nbformat.read(str(course.source_notebook(assignment)), as_version=4)
+    folder = EXAMPLES / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.ipynb"):
+        old.unlink()
+    expected = {}
+    for name, nb, scores, note in BUILDERS[assignment](release_nb, source_nb):
+        nbformat.write(nb, str(folder / f"{name}.ipynb"))
+        expected[name] = {"scores": scores, "note": note}
+    if assignment == "tiny":
+        (folder / "adv_invalid_json.ipynb").write_text('{"cells": [ this is not JSON')
+        expected["adv_invalid_json"] = {"scores": {g: 0.0 for g in expected["reference"]["scores"]}, "note": "invalid JSON: 0, others unaffected"}
+    (folder / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    print(f"{assignment}: {len(expected)} examples in {folder}")
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as build:
+        for assignment in sys.argv[1:] or list(BUILDERS):
+            write(assignment, Path(build))

@@ -1,0 +1,117 @@
+"""The real pipeline on every shipped example: exact scores, the gradebook, the CSV, the
+summary, feedback without hidden code, idempotent and resumable re-runs."""
+from __future__ import annotations
+
+import csv
+import html
+import re
+
+import pytest
+from nbgrader.api import Gradebook
+
+from course_lib.grading.autograde import autograde
+from course_lib.grading.course import read_notebook
+
+from grading_fixtures import EXAMPLES, SETTINGS, expected_scores
+
+
+ASSIGNMENTS = sorted(p.name for p in EXAMPLES.iterdir() if (p / "expected.json").is_file())
+
+
+@pytest.fixture(params=ASSIGNMENTS)
+def run(request, graded):
+    return graded(request.param)
+
+
+def test_every_example_gets_exactly_its_expected_scores(run):
+    expected = expected_scores(run.assignment)
+    assert set(run.by_student) == set(expected)
+    wrong = {}
+    for student, spec in expected.items():
+        got = {c["grade_id"]: c["score"] for c in run.by_student[student]["cells"]}
+        if got != spec["scores"]:
+            wrong[student] = (got, spec["scores"], [c["message"] for c in run.by_student[student]["cells"]])
+    assert not wrong, wrong
+
+
+def test_reference_full_marks_and_untouched_release_zero(run):
+    reference, untouched = run.by_student["reference"], run.by_student["untouched"]
+    assert reference["score"] == reference["max_score"] > 0
+    assert reference["flags"] == [] and reference["notes"] == []
+    assert untouched["score"] == 0
+
+
+def test_failures_are_named_in_words(run):
+    for result in run.results:
+        for cell in result["cells"]:
+            assert cell["message"], (result["student"], cell)
+            if cell["status"] == "passed":
+                assert cell["score"] == cell["points"]
+
+
+def test_gradebook_holds_the_same_scores_one_row_per_student(run):
+    with Gradebook(run.course.db_url) as gb:
+        submissions = gb.assignment_submissions(run.assignment)
+        assert sorted(s.student.id for s in submissions) == sorted(run.by_student)
+        for student, result in run.by_student.items():
+            for cell in result["cells"]:
+                grade = gb.find_grade(cell["grade_id"], run.assignment, run.assignment, student)
+                assert grade.auto_score == cell["score"], (student, cell["grade_id"])
+            notebook = gb.find_submission_notebook(run.assignment, run.assignment, student)
+            assert notebook.flagged == (bool(result["flags"]) or result["status"] != "graded")
+
+
+def test_csv_summary_and_histograms(run):
+    rows = list(csv.DictReader(open(run.out / "scores.csv")))
+    assert [r["student"] for r in rows] == sorted(run.by_student)
+    cells = [c["grade_id"] for c in run.results[0]["cells"]]
+    for row in rows:
+        result = run.by_student[row["student"]]
+        assert float(row["total"]) == result["score"]
+        for cell in result["cells"]:
+            assert float(row[cell["grade_id"]]) == cell["score"]
+    for gid in cells:
+        png = run.out / "summary" / f"hist_{gid}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "reference" in (run.out / "summary" / "summary.txt").read_text()
+
+
+def _hidden_lines(source_path):
+    lines = []
+    for cell in read_notebook(source_path).cells:
+        match = re.search(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S)
+        if match:
+            lines += [l.strip() for l in match.group(1).split("\n") if len(l.strip()) > 12]
+    return lines
+
+
+def test_feedback_shows_no_hidden_code_and_no_traceback(run):
+    hidden = _hidden_lines(run.course.source_notebook(run.assignment))
+    assert hidden
+    for student in run.by_student:
+        page = (run.out / "feedback" / f"{student}.html").read_text()
+        assert "Traceback" not in page and "BEGIN HIDDEN" not in page
+        for line in hidden:
+            assert html.escape(line) not in page and line not in page, (student, line)
+
+
+def test_tiny_feedback_names_the_hidden_check_in_words(tiny_run):
+    page = (tiny_run.out / "feedback" / "mistake_softmax_no_max.html").read_text()
+    assert "softmax of large logits" in page and "0 / 3" in page
+    page = (tiny_run.out / "feedback" / "mistake_cce_mean_over_entries.html").read_text()
+    assert "cce on the 2-sample example" in page
+
+
+def test_rerun_is_idempotent_and_an_interrupted_run_resumes(tiny_run):
+    # Simulate an interrupted run: two results were never written.
+    for student in ("reference", "mistake_cce_no_clip"):
+        (tiny_run.out / "results" / f"{student}.json").unlink()
+    before = {p.name: p.stat().st_mtime_ns for p in (tiny_run.out / "results").glob("*.json")}
+    again = autograde(tiny_run.course, "tiny", tiny_run.submissions, out=tiny_run.out, settings=SETTINGS, progress=False)
+    after = {p.name: p.stat().st_mtime_ns for p in (tiny_run.out / "results").glob("*.json")}
+    regraded = {name for name in after if before.get(name) != after[name]}
+    assert regraded == {"reference.json", "mistake_cce_no_clip.json"}
+    assert [(r["student"], r["score"]) for r in again] == [(r["student"], r["score"]) for r in tiny_run.results]
+    with Gradebook(tiny_run.course.db_url) as gb:
+        assert len(gb.assignment_submissions("tiny")) == len(tiny_run.results)
+        assert len(gb.students) == len(tiny_run.results)

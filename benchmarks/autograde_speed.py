@@ -1,0 +1,114 @@
+"""Autograde speed: 40 submissions of the layers assignment graded by course_lib's
+pipeline with 1 and 2 workers, and by plain `nbgrader autograde` (one process per student),
+in the same run. Prints seconds per submission, the overhead beyond the notebook's own run
+time, and the ratios.
+
+Target (issue 5): <= 1.5 s per submission amortised beyond the notebook's own run time,
+>= 1.7x from 2 workers.
+
+    .venv/bin/python benchmarks/autograde_speed.py [--n 40] [--skip-plain]
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+from course_lib.grading.autograde import Settings, autograde  # noqa: E402
+from course_lib.grading.course import Course, tool_env  # noqa: E402
+from course_lib.grading.release import release  # noqa: E402
+
+ASSIGNMENT = "layers"
+EXAMPLES = ROOT / "autograde_tests" / "examples" / ASSIGNMENT
+
+
+def notebook_run_time(path: Path, repeats: int = 2) -> float:
+    """Best wall time of running the notebook top to bottom in a fresh python3 kernel."""
+    best = float("inf")
+    for _ in range(repeats):
+        nb = nbformat.read(str(path), as_version=4)
+        client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": str(path.parent)}})
+        start = time.perf_counter()
+        client.execute()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def make_submissions(folder: Path, count: int) -> list[str]:
+    """``count`` students cycling through the shipped examples, in nbgrader's layout."""
+    examples = sorted(p for p in EXAMPLES.glob("*.ipynb"))
+    students = []
+    for index in range(count):
+        source = examples[index % len(examples)]
+        student = f"s{index:03d}_{source.stem}"[:40]
+        target = folder / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+        students.append(student)
+    return students
+
+
+def ours(course: Course, submitted: Path, out: Path, jobs: int) -> tuple[float, list[dict]]:
+    start = time.perf_counter()
+    results = autograde(course, ASSIGNMENT, submitted, out=out, settings=Settings(jobs=jobs), progress=False)
+    return time.perf_counter() - start, results
+
+
+def plain_nbgrader(course: Course, submitted: Path, autograded: Path, students: list[str]) -> float:
+    """`nbgrader autograde layers --student=<id>` once per student (project config)."""
+    start = time.perf_counter()
+    for student in students:
+        command = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, f"--student={student}", "--force",
+                   *course.nbgrader_args(), f"--CourseDirectory.submitted_directory={submitted}",
+                   f"--CourseDirectory.autograded_directory={autograded}"]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=tool_env())
+        if done.returncode != 0:
+            raise RuntimeError(f"nbgrader autograde failed for {student}:\n{done.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=40, help="submissions (default 40)")
+    parser.add_argument("--skip-plain", action="store_true", help="skip plain nbgrader (the slow peer)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="autograde-bench-") as tmp:
+        tmp = Path(tmp)
+        course = Course(build=tmp / "build")
+        release(course, ASSIGNMENT)
+        submitted = tmp / "submitted"
+        students = make_submissions(submitted, args.n)
+        own = notebook_run_time(course.source_notebook(ASSIGNMENT))
+        print(f"{ASSIGNMENT}: {args.n} submissions; the notebook alone runs in {own:.2f} s (best of 2 runs in a fresh python3 kernel, kernel start included)")
+        rows = []
+        t1, results = ours(course, submitted, tmp / "ours1", 1)
+        rows.append(("course_lib autograde, 1 worker", t1))
+        t2, results2 = ours(course, submitted, tmp / "ours2", 2)
+        rows.append(("course_lib autograde, 2 workers", t2))
+        assert [r["score"] for r in results] == [r["score"] for r in results2], "the two runs disagree"
+        tp = None
+        if not args.skip_plain:
+            tp = plain_nbgrader(course, submitted, tmp / "autograded_plain", students)
+            rows.append(("plain nbgrader autograde (1 process per student)", tp))
+        print(f"\n{'':50s} {'total s':>8s} {'s/subm':>7s} {'beyond own run':>15s}")
+        for name, seconds in rows:
+            per = seconds / args.n
+            print(f"{name:50s} {seconds:8.1f} {per:7.2f} {per - own:15.2f}")
+        print(f"\nspeed-up from 2 workers: {t1 / t2:.2f}x (target >= 1.7x)")
+        print(f"overhead beyond the notebook's own run time, 1 worker: {t1 / args.n - own:.2f} s per submission (target <= 1.5 s)")
+        if tp is not None:
+            print(f"plain nbgrader / course_lib 1 worker: {tp / t1:.2f}x;  plain nbgrader / course_lib 2 workers: {tp / t2:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

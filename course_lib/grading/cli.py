@@ -1,0 +1,120 @@
+"""``course-lib-grade``: the instructor's and the student's grading commands.
+
+  release [ASSIGNMENT ...]       student release with `?` blanks (nbgrader generate_assignment)
+  bundle [ASSIGNMENT ...]        release + the student folder and zip under build/student/
+  autograde ASSIGNMENT FOLDER    grade a folder of submissions (nbgrader layout or <student>.ipynb)
+  validate NOTEBOOK              run a notebook; exit 1 if any test fails
+  demo                           the whole workflow on the shipped example submissions
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from course_lib.grading.course import REPO_ROOT, Course
+
+EXAMPLES = REPO_ROOT / "autograde_tests" / "examples"
+FIXTURE = REPO_ROOT / "autograde_tests" / "fixture_course"
+
+
+def _settings(args):
+    from course_lib.grading.autograde import Settings
+
+    return Settings(jobs=args.jobs, cell_timeout=args.cell_timeout, budget=args.budget)
+
+
+def _add_limits(parser):
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: the core count)")
+    parser.add_argument("--cell-timeout", type=float, default=20.0, help="seconds per cell (default 20)")
+    parser.add_argument("--budget", type=float, default=120.0, help="seconds per notebook (default 120)")
+
+
+def _release_all(course: Course, assignments: list[str]) -> list[str]:
+    from course_lib.grading.release import release
+
+    assignments = assignments or course.assignments()
+    for assignment in assignments:
+        folder = release(course, assignment)
+        print(f"released {assignment}: {folder}")
+    return assignments
+
+
+def _grade(course: Course, assignment: str, folder: Path, args, out: Path | None = None) -> None:
+    from course_lib.grading.autograde import autograde
+    from course_lib.grading.report import grade_table
+
+    start = time.perf_counter()
+    results = autograde(course, assignment, folder, out=out, settings=_settings(args))
+    seconds = time.perf_counter() - start
+    out = out or course.build / "grading" / assignment
+    print(f"\n{assignment}: {len(results)} submissions in {seconds:.1f} s ({args.jobs} workers)\n")
+    print(grade_table(results))
+    print(f"\n  scores CSV : {out / 'scores.csv'}")
+    print(f"  feedback   : {out / 'feedback'}/<student>.html")
+    print(f"  summary    : {out / 'summary'} (summary.txt, hist_<test>.png)")
+    print(f"  gradebook  : {course.gradebook}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="course-lib-grade", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("release", help="student release with ? blanks")
+    p.add_argument("assignments", nargs="*")
+    p = commands.add_parser("bundle", help="release and write the student folder and zip")
+    p.add_argument("assignments", nargs="*")
+    p = commands.add_parser("autograde", help="grade a folder of submissions")
+    p.add_argument("assignment")
+    p.add_argument("submissions", type=Path)
+    p.add_argument("--out", type=Path, default=None)
+    _add_limits(p)
+    p = commands.add_parser("validate", help="run a notebook; exit 1 if any test fails")
+    p.add_argument("notebook", type=Path)
+    p = commands.add_parser("demo", help="release, bundle and autograde the shipped examples")
+    _add_limits(p)
+    args = parser.parse_args(argv)
+    course = Course()
+    try:
+        if args.command == "release":
+            _release_all(course, args.assignments)
+        elif args.command == "bundle":
+            from course_lib.grading.bundle import build_bundle
+
+            folder, archive = build_bundle(course, _release_all(course, args.assignments))
+            print(f"student bundle: {folder}\n            zip: {archive}")
+        elif args.command == "autograde":
+            _grade(course, args.assignment, args.submissions, args, args.out)
+        elif args.command == "validate":
+            from course_lib.grading.validate import main as validate_main
+
+            return validate_main(str(args.notebook))
+        elif args.command == "demo":
+            return demo(course, args)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"course-lib-grade: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def demo(course: Course, args) -> int:
+    """Release every assignment, write the student bundle, autograde the shipped examples."""
+    from course_lib.grading.bundle import build_bundle
+
+    assignments = _release_all(course, [])
+    folder, archive = build_bundle(course, assignments)
+    print(f"student bundle: {folder}\n            zip: {archive}")
+    for assignment in assignments:
+        if (EXAMPLES / assignment).is_dir():
+            _grade(course, assignment, EXAMPLES / assignment, args)
+    if (EXAMPLES / "tiny").is_dir():
+        fixture = Course(root=REPO_ROOT, source=FIXTURE, build=course.build / "fixture")
+        _release_all(fixture, ["tiny"])
+        print("the adversarial examples (on the pipeline's fixture notebook `tiny`):")
+        _grade(fixture, "tiny", EXAMPLES / "tiny", args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

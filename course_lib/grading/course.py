@@ -1,0 +1,111 @@
+"""Where the course's pieces live: the repository, nbgrader's folders, the build output."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Course:
+    """A course tree: ``source`` holds ``<assignment>/<assignment>.ipynb``; everything the
+    pipeline writes goes under ``build``."""
+
+    root: Path = REPO_ROOT
+    source: Path = REPO_ROOT / "notebooks"
+    build: Path = REPO_ROOT / "build"
+
+    @property
+    def nbgrader_dir(self) -> Path:
+        return self.build / "nbgrader"
+
+    @property
+    def release(self) -> Path:
+        return self.nbgrader_dir / "release"
+
+    @property
+    def gradebook(self) -> Path:
+        return self.nbgrader_dir / "gradebook.db"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.gradebook}"
+
+    def assignments(self) -> list[str]:
+        """Assignments: folders of the source directory holding a notebook of the same name."""
+        return sorted(p.parent.name for p in self.source.glob("*/*.ipynb") if p.stem == p.parent.name)
+
+    def source_notebook(self, assignment: str) -> Path:
+        path = self.source / assignment / f"{assignment}.ipynb"
+        if not path.is_file():
+            raise FileNotFoundError(f"no source notebook for assignment {assignment!r}: {path} does not exist")
+        return path
+
+    def release_notebook(self, assignment: str) -> Path:
+        path = self.release / assignment / f"{assignment}.ipynb"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"assignment {assignment!r} is not released yet ({path} does not exist): run the release step first"
+            )
+        return path
+
+    def nbgrader_args(self) -> list[str]:
+        """Command-line overrides pointing plain nbgrader at this course tree."""
+        return [
+            f"--CourseDirectory.root={self.root}",
+            f"--CourseDirectory.source_directory={self.source.relative_to(self.root) if self.source.is_relative_to(self.root) else self.source}",
+            f"--CourseDirectory.release_directory={self.release}",
+            f"--CourseDirectory.db_url={self.db_url}",
+        ]
+
+
+def tool_env() -> dict[str, str]:
+    """The environment for nbgrader and its helpers: this interpreter's bin folder first on
+    PATH (nbgrader's gradebook calls the ``alembic`` script)."""
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        path = bin_dir + os.pathsep + path
+    return dict(os.environ, PATH=path, PYTHONWARNINGS="ignore")
+
+
+def use_tool_env() -> None:
+    """Put this interpreter's bin folder on PATH for in-process gradebook access."""
+    os.environ["PATH"] = tool_env()["PATH"]
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """A notebook as nbformat 4; raises ValueError naming the file when it is not a notebook."""
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path.name} is not a valid notebook (not JSON: {str(error)[:200]})") from None
+    except Exception as error:  # nbformat validation errors of many kinds
+        raise ValueError(f"{path.name} is not a valid notebook ({type(error).__name__}: {str(error)[:200]})") from None
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def is_grade(cell) -> bool:
+    return bool(nbgrader_meta(cell).get("grade"))
+
+
+def is_solution(cell) -> bool:
+    return bool(nbgrader_meta(cell).get("solution"))
+
+
+def is_locked(cell) -> bool:
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("locked") or (meta.get("grade") and not meta.get("solution")))
+
+
+def grade_id(cell) -> str | None:
+    return nbgrader_meta(cell).get("grade_id")

@@ -1,0 +1,212 @@
+"""Running a notebook for grading: one sandbox kernel, a per-cell timeout, a whole-notebook
+budget, capped output, a kernel that ignores interrupts killed, a port collision retried once.
+
+Each graded cell gets a sentinel line appended (a fresh random token printed at its end):
+a graded cell passes only when it ran to its end without an error, so a student's custom
+exception handler that swallows a failure cannot fake a pass.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+
+from course_lib.grading.sandbox import KERNEL_NAME
+
+OUTPUT_LIMIT = 200_000  # characters of output kept per cell
+PROBE_TIMEOUT = 5.0
+
+
+@dataclass
+class ExecutionLimits:
+    """Per-cell timeout and whole-notebook budget (seconds)."""
+
+    cell_timeout: float = 20.0
+    budget: float = 120.0
+
+
+@dataclass
+class Execution:
+    """What running a notebook did: per code cell ``ok``/``error``/``timeout``/``not run``,
+    which graded cells reached their end, why the run stopped early (if it did)."""
+
+    status: dict[int, str] = field(default_factory=dict)
+    completed: set[int] = field(default_factory=set)
+    stopped: str | None = None
+    retried: str | None = None
+    seconds: float = 0.0
+
+
+class KernelStartError(RuntimeError):
+    """The kernel did not start; ``log`` holds its stderr."""
+
+    def __init__(self, message: str, log: str):
+        super().__init__(message)
+        self.log = log
+
+
+class LimitedClient(NotebookClient):
+    """A NotebookClient that keeps at most OUTPUT_LIMIT characters of output per cell and
+    notices the graded cell's sentinel token (removing it from the output)."""
+
+    sentinel: str | None = None
+    sentinel_seen: bool = False
+    timed_out: bool = False
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self.timed_out = True
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        if self.sentinel and msg["msg_type"] == "stream" and self.sentinel in content.get("text", ""):
+            self.sentinel_seen = True
+            content["text"] = content["text"].replace(self.sentinel + "\n", "").replace(self.sentinel, "")
+            if not content["text"]:
+                return None
+        used = sum(len(str(o.get("text", ""))) + len(str(o.get("data", ""))) for o in outs)
+        if used >= OUTPUT_LIMIT:
+            if not any(o.get("metadata", {}).get("course_lib_truncated") for o in outs):
+                note = nbformat.v4.new_output("display_data", data={
+                    "text/plain": f"[output truncated after {OUTPUT_LIMIT} characters]"})
+                note.metadata["course_lib_truncated"] = True
+                outs.append(note)
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def run_graded_notebook(
+    nb: nbformat.NotebookNode,
+    graded: set[int],
+    workdir: Path,
+    kernel_dir: Path,
+    env: dict[str, str],
+    limits: ExecutionLimits,
+    log_path: Path,
+    ports: list[int] | None = None,
+) -> Execution:
+    """Execute ``nb`` in place in a sandbox kernel; retry once on "Address already in use".
+
+    ``ports`` (shell, iopub, stdin, control, hb) fixes the first attempt's ports."""
+    try:
+        return _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports)
+    except KernelStartError as error:
+        if "Address already in use" not in error.log:
+            raise
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = []
+                cell.execution_count = None
+        execution = _run(nb, graded, workdir, kernel_dir, env, limits, log_path, None)
+        execution.retried = "the kernel's port was taken (Address already in use); retried once"
+        return execution
+
+
+def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports) -> Execution:
+    execution = Execution()
+    km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]))
+    if ports is not None:
+        km.cache_ports = False  # otherwise the provisioner picks its own ports
+        km.shell_port, km.iopub_port, km.stdin_port, km.control_port, km.hb_port = ports
+    client = LimitedClient(
+        nb, km=km, timeout=limits.cell_timeout, allow_errors=True, interrupt_on_timeout=True,
+        error_on_timeout={"ename": "Timeout", "evalue": "the cell ran over its time limit", "traceback": []},
+        startup_timeout=60, shutdown_kernel="immediate", record_timing=False,
+        resources={"metadata": {"path": str(workdir)}},
+        extra_arguments=["--HistoryManager.enabled=False"],
+    )
+    start = time.monotonic()
+    with open(log_path, "w") as log:
+        try:
+            client.start_new_kernel(env=env, stderr=log, stdout=log)
+            client.start_new_kernel_client()
+        except Exception as error:
+            log.flush()
+            text = Path(log_path).read_text(errors="replace")
+            try:
+                run_sync(km.shutdown_kernel)(now=True)
+            except Exception:
+                pass
+            raise KernelStartError(f"the kernel did not start: {type(error).__name__}: {error}", text) from None
+        try:
+            _run_cells(client, km, nb, graded, limits, start, execution)
+        finally:
+            # The client does not own a kernel manager it was given: stop the kernel here.
+            try:
+                if client.kc is not None:
+                    client.kc.stop_channels()
+            except Exception:
+                pass
+            try:
+                run_sync(km.shutdown_kernel)(now=True)
+            except Exception:
+                pass
+    execution.seconds = time.monotonic() - start
+    return execution
+
+
+def _run_cells(client, km, nb, graded, limits, start, execution) -> None:
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if execution.stopped:
+            execution.status[index] = "not run"
+            continue
+        remaining = limits.budget - (time.monotonic() - start)
+        if remaining <= 0:
+            execution.stopped = f"the notebook ran over its time budget of {limits.budget:.0f} s"
+            execution.status[index] = "not run"
+            continue
+        client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
+        original = cell.source
+        client.sentinel, client.sentinel_seen = None, False
+        if index in graded:
+            client.sentinel = secrets.token_hex(16)
+            cell.source = original + f"\nprint({client.sentinel!r})"
+        client.timed_out = False
+        try:
+            client.execute_cell(cell, index)
+            if client.timed_out:
+                execution.status[index] = "timeout"
+                cell.outputs.append(nbformat.v4.new_output(
+                    "error", ename="Timeout", evalue=f"this cell ran longer than {client.timeout} s and was stopped", traceback=[]))
+                if not _responsive(client, index):
+                    execution.stopped = f"cell {index} ran over the {client.timeout} s limit and ignored the interrupt"
+            else:
+                failed = any(o.output_type == "error" for o in cell.outputs)
+                execution.status[index] = "error" if failed else "ok"
+        except DeadKernelError:
+            execution.status[index] = "error"
+            cell.outputs.append(nbformat.v4.new_output(
+                "error", ename="KernelDied", evalue="the kernel died while running this cell (os._exit, a crash or the memory cap)", traceback=[]))
+            execution.stopped = f"the kernel died in cell {index}"
+        except Exception as error:  # a protocol failure: stop this notebook only
+            execution.status[index] = "error"
+            execution.stopped = f"cell {index} could not be run: {type(error).__name__}: {str(error)[:200]}"
+        finally:
+            cell.source = original
+        if index in graded and client.sentinel_seen and execution.status.get(index) == "ok":
+            execution.completed.add(index)
+        client.sentinel = None
+
+
+def _responsive(client, index) -> bool:
+    """After an interrupted timeout: whether the kernel runs `pass` within PROBE_TIMEOUT."""
+    probe = nbformat.v4.new_code_cell("pass")
+    client.timeout, client.timed_out, client.sentinel = PROBE_TIMEOUT, False, None
+    cell = client.nb.cells[index]
+    try:
+        client.execute_cell(probe, index)
+    except Exception:
+        return False
+    finally:
+        client.nb.cells[index] = cell  # execute_cell stores the probe at ``index``
+    return not client.timed_out

@@ -1,0 +1,58 @@
+"""Feedback HTML for one student: per graded cell the points and, for a failure, which
+check failed and why in words. It shows the student's own code and the visible tests as
+released; never the hidden tests' code or a traceback."""
+from __future__ import annotations
+
+import html
+
+from course_lib.grading.course import grade_id, is_grade, is_solution
+
+STYLE = """body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}
+pre{background:#f6f6f6;padding:.6em;overflow-x:auto}
+.passed{color:#176117}.failed,.flagged,.not{color:#a31515}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}"""
+
+
+def _text_outputs(cell, limit: int = 4000) -> str:
+    text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    return text[:limit]
+
+
+def feedback_html(result: dict, rebuilt_nb, release_nb) -> str:
+    """The student's feedback page (``result`` as written by the autograde step)."""
+    e = html.escape
+    released = {grade_id(c): c for c in release_nb.cells if grade_id(c)}
+    scores = {c["grade_id"]: c for c in result["cells"]}
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback: {e(result['assignment'])}</title>",
+             f"<style>{STYLE}</style></head><body>",
+             f"<h1>{e(result['assignment'])}: feedback for {e(result['student'])}</h1>",
+             f"<p><b>Score: {result['score']:g} / {result['max_score']:g}</b></p>",
+             "<table><tr><th>test</th><th>points</th><th>result</th></tr>"]
+    for cell in result["cells"]:
+        parts.append(f"<tr><td>{e(cell['grade_id'])}</td><td>{cell['score']:g} / {cell['points']:g}</td>"
+                     f"<td class='{cell['status'].split()[0]}'>{e(cell['message'])}</td></tr>")
+    parts.append("</table>")
+    for note in result.get("flags", []) + result.get("notes", []):
+        parts.append(f"<p class='flagged'>{e(note)}</p>")
+    if rebuilt_nb is not None:
+        parts.append("<h2>Your notebook</h2>")
+        for cell in rebuilt_nb.cells:
+            gid = grade_id(cell)
+            if is_grade(cell) and not is_solution(cell):
+                visible = released.get(gid)
+                score = scores.get(gid, {})
+                parts.append(f"<h3>Test {e(gid or '')}: {score.get('score', 0):g} / {score.get('points', 0):g}</h3>")
+                if visible is not None and visible.source.strip():
+                    parts.append(f"<pre>{e(visible.source)}</pre>")
+                output = _text_outputs(cell)
+                if output:
+                    parts.append(f"<pre>{e(output)}</pre>")
+                if score.get("status") != "passed":
+                    parts.append(f"<p class='failed'>{e(score.get('message', ''))}</p>")
+            elif cell.cell_type == "code" and (is_solution(cell) or not gid):
+                parts.append(f"<pre>{e(cell.source)}</pre>")
+                for out in cell.get("outputs", []):
+                    if out.get("output_type") == "error":
+                        parts.append(f"<p class='failed'>{e(out.get('ename', ''))}: {e(str(out.get('evalue', ''))[:400])}</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,93 @@
+"""Rebuild a submission for grading: the student's answer cells, everything else from the
+instructor's source.
+
+Locked and graded cells are taken from the source (so edited tests are undone and the hidden
+tests are back); a deleted one is re-inserted where it belongs. A deleted answer cell comes
+back as the release shows it (with its blanks). nbgrader metadata always comes from the
+source, so a student cannot change points or turn a cell into a graded one.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import nbformat
+
+from course_lib.grading.course import grade_id, is_grade, is_solution
+
+
+@dataclass
+class Rebuilt:
+    """The notebook to run, which of its cells are the student's, and what was repaired."""
+
+    nb: nbformat.NotebookNode
+    student_cells: set[int] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+
+def _fresh(cell) -> nbformat.NotebookNode:
+    cell = copy.deepcopy(cell)
+    if cell.cell_type == "code":
+        cell.outputs = []
+        cell.execution_count = None
+    cell.pop("attachments", None) if cell.cell_type == "code" else None
+    return cell
+
+
+def rebuild(student: nbformat.NotebookNode, source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> Rebuilt:
+    """The grading notebook of a submission (see the module docstring)."""
+    source_cells = {grade_id(c): c for c in source.cells if grade_id(c)}
+    release_cells = {grade_id(c): c for c in release.cells if grade_id(c)}
+    order = [grade_id(c) for c in source.cells if grade_id(c)]
+    notes: list[str] = []
+    placed: list[tuple[str | None, nbformat.NotebookNode, bool]] = []  # (grade_id, cell, is the student's)
+    seen: set[str] = set()
+    for cell in student.cells:
+        if cell.get("cell_type") not in ("code", "markdown", "raw"):
+            continue
+        gid = grade_id(cell)
+        if gid in source_cells and gid not in seen:
+            seen.add(gid)
+            reference = source_cells[gid]
+            if is_solution(reference):
+                new = _fresh(cell)
+                new.cell_type = reference.cell_type
+                if new.cell_type == "code":
+                    new.setdefault("outputs", [])
+                    new.setdefault("execution_count", None)
+                new.metadata = copy.deepcopy(reference.metadata)
+                placed.append((gid, new, True))
+            else:
+                released = release_cells.get(gid, reference)
+                if cell.source.strip() not in (released.source.strip(), reference.source.strip()) and is_grade(reference):
+                    notes.append(f"test cell {gid!r} was edited; it was restored from the source")
+                placed.append((gid, _fresh(reference), False))
+        else:
+            new = _fresh(cell)
+            new.metadata = {k: v for k, v in new.get("metadata", {}).items() if k != "nbgrader"}
+            if new.cell_type == "code":
+                new.setdefault("outputs", [])
+                new.setdefault("execution_count", None)
+            placed.append((None, new, True))
+    for position, gid in enumerate(order):
+        if gid in seen:
+            continue
+        reference = source_cells[gid]
+        if is_solution(reference):
+            cell = _fresh(release_cells.get(gid, reference))
+            notes.append(f"answer cell {gid!r} was deleted; it was put back as released")
+            mine = True
+        else:
+            cell = _fresh(reference)
+            if is_grade(reference):
+                notes.append(f"test cell {gid!r} was deleted; it was restored from the source and graded")
+            mine = False
+        previous = [g for g in order[:position] if g in seen]
+        at = 0
+        if previous:
+            at = next(i for i, (g, _, _) in enumerate(placed) if g == previous[-1]) + 1
+        placed.insert(at, (gid, cell, mine))
+        seen.add(gid)
+    nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(source.metadata))
+    nb.cells = [cell for _, cell, _ in placed]
+    return Rebuilt(nb, {i for i, (_, _, mine) in enumerate(placed) if mine}, notes)

@@ -1,0 +1,57 @@
+"""nbgrader configuration of the course (read by plain `nbgrader` commands run from here).
+
+notebooks/ is the source directory; everything nbgrader writes goes under build/nbgrader/
+(git-ignored). The release uses course_lib's BlankSolutions, which turns `# BLANK:` markers
+into the lecture's `?` blanks.
+"""
+import os
+
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearOutput,
+    ComputeChecksums,
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    SaveCells,
+)
+
+from course_lib.grading.release import BlankSolutions
+
+c = get_config()  # noqa: F821 (provided by nbgrader's config loader)
+
+_root = os.path.dirname(os.path.abspath(__file__))
+_build = os.path.join(_root, "build", "nbgrader")
+os.makedirs(_build, exist_ok=True)  # sqlite needs the gradebook's folder
+
+c.CourseDirectory.root = _root
+c.CourseDirectory.source_directory = "notebooks"
+c.CourseDirectory.release_directory = "build/nbgrader/release"
+c.CourseDirectory.submitted_directory = "build/nbgrader/submitted"
+c.CourseDirectory.autograded_directory = "build/nbgrader/autograded"
+c.CourseDirectory.feedback_directory = "build/nbgrader/feedback"
+c.CourseDirectory.solution_directory = "build/nbgrader/solution"
+c.CourseDirectory.source_with_tests_directory = "build/nbgrader/source_with_tests"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_build, "gradebook.db")
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
+
+c.GenerateAssignment.preprocessors = [
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    BlankSolutions,
+    ClearOutput,
+    CheckCellMetadata,
+    ComputeChecksums,
+    SaveCells,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ComputeChecksums,
+    CheckCellMetadata,
+]
+
+# Plain `nbgrader autograde` (the benchmark's peer): a per-cell limit that fits the course.
+c.Execute.timeout = 20
+c.Execute.interrupt_on_timeout = True
