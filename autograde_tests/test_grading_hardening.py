@@ -118,3 +118,33 @@ def test_validate_exits_non_zero_when_a_test_fails(tmp_path):
         assert done.returncode == code, (name, done.stdout, done.stderr)
         if code:
             assert "FAIL" in done.stdout
+
+
+def test_sandbox_kernel_cannot_reach_the_solutions_through_the_editable_install(tmp_path):
+    """The project is installed in development mode (its import hook finds the instructor's
+    tree); the grading kernel drops that hook, so even a disguised import finds no solutions."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    from course_lib.grading.sandbox import KERNEL_NAME
+
+    tree, kernels = prepare_sandbox(tmp_path, 2 * 1024**3)
+    manager = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
+    manager.start_kernel(env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree), "HOME": str(tmp_path)}, cwd=str(tmp_path))
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        code = ("import importlib, course_lib\n"
+                "try:\n    importlib.import_module('course_lib.' + 'solu' + 'tions'); found = 'found'\n"
+                "except ModuleNotFoundError:\n    found = 'missing'\n"
+                "print(found, course_lib.__file__)")
+        reply_output = []
+        client.execute_interactive(code, timeout=60, output_hook=lambda msg: reply_output.append(
+            msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
+        printed = "".join(reply_output)
+        assert printed.startswith("missing"), printed
+        assert str(tree) in printed, printed
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)

@@ -116,6 +116,14 @@ def grade_submission(task: dict) -> dict:
         nb_path = out / "autograded" / student / f"{assignment}.ipynb"
         nb_path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(rebuilt.nb, str(nb_path))
+        if task.get("nbgrader_autograded"):
+            # nbgrader's own place, autograded/<student>/<assignment>/, where the formgrader looks.
+            nbgrader_path = Path(task["nbgrader_autograded"]) / student / assignment / f"{assignment}.ipynb"
+            nbgrader_path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(rebuilt.nb, str(nbgrader_path))
+            stamp = Path(task["path"]).parent / "timestamp.txt"
+            if stamp.is_file():
+                shutil.copy(stamp, nbgrader_path.parent / "timestamp.txt")
     _atomic_write(out / "feedback" / f"{student}.html", feedback_html(result, rebuilt.nb if rebuilt else None, release_nb))
     _atomic_write(out / "results" / f"{student}.json", json.dumps(result, indent=1))
     return result
@@ -158,6 +166,8 @@ def write_gradebook(gb, result: dict) -> None:
         for cell in result["cells"]:
             grade = gb.find_grade(cell["grade_id"], result["assignment"], result["assignment"], result["student"])
             grade.auto_score = cell["score"]
+            # Every graded cell is scored here: like nbgrader's own autograde, nothing is left for a human.
+            grade.needs_manual_grade = grade.manual_score is not None
         gb.db.commit()
 
 
@@ -194,7 +204,8 @@ def autograde(
         task = {"student": sub.student, "assignment": assignment, "path": str(sub.path), "source": str(source),
                 "release": str(release), "out": str(out), "tree": str(tree), "kernels": str(kernels),
                 "data": data_dir, "cell_timeout": settings.cell_timeout, "budget": settings.budget, "key": key,
-                "ports": (ports or {}).get(sub.student)}
+                "ports": (ports or {}).get(sub.student),
+                "nbgrader_autograded": str(course.nbgrader_dir / "autograded")}
         cached = out / "results" / f"{sub.student}.json"
         if cached.is_file():
             try:

@@ -41,6 +41,14 @@ def write_kernelspec(folder: Path, memory_bytes: int = DEFAULT_MEMORY) -> Path:
     return folder
 
 
+def hide_editable_install() -> None:
+    """Drop an editable install's import hooks, which would find the instructor's ``course_lib``
+    (solutions included) ahead of the student tree on ``PYTHONPATH``."""
+    sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
+    sys.path_hooks[:] = [h for h in sys.path_hooks if not getattr(h, "__module__", "").startswith("__editable__")]
+    sys.path_importer_cache.clear()
+
+
 def main() -> None:
     import resource
 
@@ -49,6 +57,7 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # sys.path[0] is this script's folder: the student must not import the grader's modules by bare name.
     sys.path.pop(0)
+    hide_editable_install()
     os.environ.setdefault("MPLBACKEND", "Agg")
     from ipykernel import kernelapp
 
