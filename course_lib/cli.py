@@ -19,7 +19,13 @@ def train_main(argv=None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
 
-    from course_lib.solutions.recipes import train_mlp, train_softmax_regression
+    try:
+        from course_lib.solutions.recipes import train_mlp, train_softmax_regression
+    except ModuleNotFoundError as error:
+        if not (error.name or "").startswith("course_lib.solutions"):
+            raise
+        parser.exit(2, "course-lib-train needs the instructor's reference solutions (course_lib.solutions), "
+                       "which the student bundle does not ship\n")
 
     data = load_mnist(dtype=np.float32)
     print(f"MNIST: {data.X_train.shape[1]} training and {data.X_test.shape[1]} test images, checksums verified")

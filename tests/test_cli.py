@@ -10,3 +10,24 @@ def test_train_main_prints_a_real_accuracy(capsys):
     assert "checksums verified" in out
     accuracy = float(re.search(r"softmax regression: test accuracy ([\d.]+)%", out).group(1))
     assert 88.0 < accuracy < 100.0
+
+
+def test_train_main_says_what_is_missing_without_the_solutions(tmp_path):
+    """In the student bundle (course_lib without solutions/) the script stops with a clear message."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import course_lib
+
+    tree = tmp_path / "course_lib"
+    shutil.copytree(Path(course_lib.__file__).parent, tree, ignore=shutil.ignore_patterns("solutions", "__pycache__"))
+    code = ("import sys\n"
+            "sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, '__module__', '').startswith('__editable__')]\n"
+            "sys.path.insert(0, sys.argv[1])\n"
+            "from course_lib.cli import train_main\n"
+            "train_main([])\n")
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert "course_lib.solutions" in run.stderr and "student bundle" in run.stderr
