@@ -2,6 +2,7 @@
 are asserted in test_grading_autograde.py)."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -120,31 +121,69 @@ def test_validate_exits_non_zero_when_a_test_fails(tmp_path):
             assert "FAIL" in done.stdout
 
 
-def test_sandbox_kernel_cannot_reach_the_solutions_through_the_editable_install(tmp_path):
-    """The project is installed in development mode (its import hook finds the instructor's
-    tree); the grading kernel drops that hook, so even a disguised import finds no solutions."""
+def _printed_in_sandbox_kernel(tmp_path, code: str, extra_env: dict[str, str] | None = None) -> str:
+    """Start the grading kernel as autograde does (its kernelspec, the student tree on
+    PYTHONPATH), run ``code`` and return what it printed."""
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
 
     from course_lib.grading.sandbox import KERNEL_NAME
 
-    tree, kernels = prepare_sandbox(tmp_path, 2 * 1024**3)
+    tree, kernels = prepare_sandbox(tmp_path / "out", 2 * 1024**3)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree), "HOME": str(work), **(extra_env or {})}
     manager = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
-    manager.start_kernel(env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree), "HOME": str(tmp_path)}, cwd=str(tmp_path))
+    manager.start_kernel(env=env, cwd=str(work))
     client = manager.client()
     client.start_channels()
+    printed: list[str] = []
     try:
         client.wait_for_ready(timeout=60)
-        code = ("import importlib, course_lib\n"
-                "try:\n    importlib.import_module('course_lib.' + 'solu' + 'tions'); found = 'found'\n"
-                "except ModuleNotFoundError:\n    found = 'missing'\n"
-                "print(found, course_lib.__file__)")
-        reply_output = []
-        client.execute_interactive(code, timeout=60, output_hook=lambda msg: reply_output.append(
+        client.execute_interactive(code, timeout=60, output_hook=lambda msg: printed.append(
             msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
-        printed = "".join(reply_output)
-        assert printed.startswith("missing"), printed
-        assert str(tree) in printed, printed
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+    return "".join(printed)
+
+
+def test_sandbox_kernel_cannot_reach_the_solutions_through_the_editable_install(tmp_path):
+    """The project is installed in development mode (its import hook finds the instructor's
+    tree); the grading kernel drops that hook, so even a disguised import finds no solutions."""
+    printed = _printed_in_sandbox_kernel(tmp_path, (
+        "import importlib, course_lib\n"
+        "try:\n    importlib.import_module('course_lib.' + 'solu' + 'tions'); found = 'found'\n"
+        "except ModuleNotFoundError:\n    found = 'missing'\n"
+        "print(found, course_lib.__file__)"))
+    assert printed.startswith("missing"), printed
+    assert str(tmp_path / "out") in printed, printed
+
+
+def test_sandbox_kernel_reads_its_data_but_not_the_instructors_files(tmp_path):
+    """A read the source scan cannot see (the path built at run time) is refused by the kernel
+    itself, as are listing the repository and starting a shell; the data and NumPy still work."""
+    from course_lib.grading.sandbox import ALLOW_ENV, DENY_ENV
+
+    data = REPO_ROOT / "data"
+    code = (
+        "import os, numpy as np\n"
+        "from course_lib import load_mnist\n"
+        "print('data', load_mnist().X_test.shape)\n"
+        f"root = {str(REPO_ROOT)!r}\n"
+        "def attempt(name, action):\n"
+        "    try:\n        action(); print(name, 'allowed')\n"
+        "    except PermissionError as error:\n        print(name, 'refused:', error)\n"
+        "attempt('source', lambda: open(os.path.join(root, 'note' + 'books', 'layers', 'layers.ipynb')).read())\n"
+        "attempt('solutions', lambda: open(os.path.join(root, 'course_lib', 'solu' + 'tions', 'losses.py')).read())\n"
+        "attempt('listing', lambda: os.listdir(root))\n"
+        "attempt('shell', lambda: __import__('subprocess').run(['cat', os.path.join(root, 'README.md')]))\n"
+        "attempt('own folder', lambda: open('notes.txt', 'w').write('mine'))\n"
+    )
+    printed = _printed_in_sandbox_kernel(tmp_path, code, {
+        DENY_ENV: str(REPO_ROOT), ALLOW_ENV: os.pathsep.join([str(tmp_path / "out"), str(data), str(tmp_path / "work")]),
+        "COURSE_LIB_DATA": str(data)})
+    assert "data (784, 10000)" in printed, printed
+    for name in ("source", "solutions", "listing", "shell"):
+        assert f"{name} refused: the grading sandbox does not let a submission" in printed, printed
+    assert "own folder allowed" in printed, printed

@@ -20,10 +20,10 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from course_lib.grading.course import REPO_ROOT, Course, grade_id, is_grade, is_solution, nbgrader_meta, read_notebook, use_tool_env
-from course_lib.grading.sandbox import DEFAULT_MEMORY, copy_student_package, write_kernelspec
+from course_lib.grading.sandbox import ALLOW_ENV, DEFAULT_MEMORY, DENY_ENV, copy_student_package, write_kernelspec
 from course_lib.grading.submissions import Submission, find_submissions
 
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,10 @@ def grade_submission(task: dict) -> dict:
                 "PYTHONPATH": task["tree"], "COURSE_LIB_DATA": task["data"], "MPLBACKEND": "Agg",
                 "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                 "PYTHONHASHSEED": "0", "LANG": "C.UTF-8", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+                # The kernel may read its own tree, the data and its working folder, nothing else of the
+                # instructor's: not the repository (sources, hidden tests, solutions) nor the submissions.
+                DENY_ENV: os.pathsep.join([str(REPO_ROOT), str(Path(task["path"]).resolve().parent)]),
+                ALLOW_ENV: os.pathsep.join([task["tree"], task["data"], str(work)]),
             }
             log = out / "logs" / f"{student}.log"
             log.parent.mkdir(parents=True, exist_ok=True)

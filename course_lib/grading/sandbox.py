@@ -1,6 +1,6 @@
-"""The autograde kernel: an IPython kernel whose process has capped memory, no core dumps
-and a ``course_lib`` without the reference solutions (the student's tree, first on
-``sys.path``).
+"""The autograde kernel: an IPython kernel whose process has capped memory, no core dumps,
+a ``course_lib`` without the reference solutions (the student's tree, first on
+``sys.path``), and an audit hook that keeps it out of the instructor's files.
 
 Run as a script by the kernelspec that ``write_kernelspec`` writes:
 ``python sandbox.py <memory bytes> -f <connection file>``.
@@ -49,6 +49,40 @@ def hide_editable_install() -> None:
     sys.path_importer_cache.clear()
 
 
+DENY_ENV = "COURSE_LIB_SANDBOX_DENY"
+ALLOW_ENV = "COURSE_LIB_SANDBOX_ALLOW"
+# Audit events that start another program: a shell could read what open() may not.
+PROGRAM_EVENTS = {"subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.exec", "os.fork", "pty.spawn"}
+
+
+def install_read_guard(deny: list[str], allow: list[str]) -> None:
+    """Refuse, from now on in this process, to open or list anything under a ``deny`` folder
+    (the instructor's repository: sources, hidden tests, solutions, other submissions) unless it
+    lies under an ``allow`` folder (the student tree, the data, the working folder, Python's own
+    install), and refuse to start other programs. An audit hook cannot be removed from Python."""
+    deny = [os.path.realpath(p) for p in deny if p]
+    allow = [os.path.realpath(p) for p in allow + [sys.prefix, sys.base_prefix, sys.exec_prefix] if p]
+
+    def inside(path: str, folders: list[str]) -> bool:
+        return any(path == folder or path.startswith(folder + os.sep) for folder in folders)
+
+    def hook(event: str, args: tuple) -> None:
+        if event in ("open", "os.listdir", "os.scandir", "glob.glob", "os.chdir"):
+            target = args[0] if args else None
+            if isinstance(target, int) or target is None:
+                return
+            try:
+                path = os.path.realpath(os.fsdecode(target))
+            except (TypeError, ValueError):
+                return
+            if inside(path, deny) and not inside(path, allow):
+                raise PermissionError(f"the grading sandbox does not let a submission read {path}")
+        elif event in PROGRAM_EVENTS:
+            raise PermissionError("the grading sandbox does not let a submission start other programs")
+
+    sys.addaudithook(hook)
+
+
 def main() -> None:
     import resource
 
@@ -60,6 +94,9 @@ def main() -> None:
     hide_editable_install()
     os.environ.setdefault("MPLBACKEND", "Agg")
     from ipykernel import kernelapp
+
+    if os.environ.get(DENY_ENV):
+        install_read_guard(os.environ[DENY_ENV].split(os.pathsep), os.environ.get(ALLOW_ENV, "").split(os.pathsep))
 
     kernelapp.launch_new_instance()
 
