@@ -2,22 +2,26 @@
 
 notebooks/ is the source directory; everything nbgrader writes goes under build/nbgrader/
 (git-ignored). The release uses course_lib's BlankSolutions, which turns `# BLANK:` markers
-into the lecture's `?` blanks.
+into the lecture's `?` blanks; `nbgrader generate_feedback` uses RedactHiddenTests, which keeps
+the hidden tests and their tracebacks out of the feedback (a failure shows its message only).
 """
 import os
 
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     CheckCellMetadata,
     ClearHiddenTests,
     ClearMarkScheme,
     ClearOutput,
     ComputeChecksums,
+    GetGrades,
     IncludeHeaderFooter,
     InstantiateTests,
     LockCells,
     SaveCells,
 )
 
+from course_lib.grading.feedback_redaction import RedactHiddenTests
 from course_lib.grading.release import BlankSolutions
 
 c = get_config()  # noqa: F821 (provided by nbgrader's config loader)
@@ -50,6 +54,14 @@ c.GenerateAssignment.preprocessors = [
     ClearMarkScheme,
     ComputeChecksums,
     CheckCellMetadata,
+]
+
+# nbgrader's own feedback (GetGrades, CSSHTMLHeaderPreprocessor) shows the hidden tests and the
+# tracebacks through them: remove both after the grades are read.
+c.GenerateFeedback.preprocessors = [
+    GetGrades,
+    RedactHiddenTests,
+    CSSHTMLHeaderPreprocessor,
 ]
 
 # Plain `nbgrader autograde` (the benchmark's peer): a per-cell limit that fits the course.

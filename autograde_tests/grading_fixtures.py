@@ -3,13 +3,14 @@ autograde run (nbgrader, sandbox kernels, --jobs 2) per assignment over its exam
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from course_lib.grading.autograde import Settings, autograde
-from course_lib.grading.course import REPO_ROOT, Course
+from course_lib.grading.course import REPO_ROOT, Course, read_notebook
 from course_lib.grading.release import release
 
 HERE = Path(__file__).resolve().parent
@@ -24,6 +25,15 @@ COURSE_SETTINGS = Settings(jobs=2, cell_timeout=20, budget=120)
 def course_for(assignment: str, build: Path) -> Course:
     source = FIXTURE if (FIXTURE / assignment).is_dir() else REPO_ROOT / "notebooks"
     return Course(root=REPO_ROOT, source=source, build=build)
+
+
+def hidden_lines(source_path: Path) -> list[str]:
+    """The lines (stripped, longer than 12 characters) of a source notebook's hidden tests."""
+    lines = []
+    for cell in read_notebook(source_path).cells:
+        for region in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S):
+            lines += [line.strip() for line in region.split("\n") if len(line.strip()) > 12]
+    return lines
 
 
 def expected_scores(assignment: str) -> dict:

@@ -5,6 +5,13 @@ Each example is a realistic student notebook: the reference (every answer filled
 reference code), the untouched release, typical mistakes, and (on the fixture `tiny`) the
 adversarial set. Run from the repository root to regenerate after a notebook changes:
 `.venv/bin/python autograde_tests/make_examples.py [assignment ...]`.
+
+The typical mistakes of the course's notebooks are written into the answer cells as a student
+would (most of them taken from the mutation catalog, ``mutants/mutant_catalog.py``). For each
+one the generator also runs the edited notebook in-process (the mutation runner: visible checks
+and hidden tests as they are) and records in expected.json which graded cell fails first, the
+mistake its check names and its message; the autograde suite asserts that the real pipeline
+reports that same message for that cell.
 """
 from __future__ import annotations
 
@@ -16,13 +23,17 @@ import tempfile
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE / "mutants"))
 
 from course_lib.grading.course import Course, grade_id, is_grade, is_solution, nbgrader_meta  # noqa: E402
 from course_lib.grading.release import release  # noqa: E402
+from mutant_catalog import MUTANTS  # noqa: E402
+from mutation import NotebookRun, Variant  # noqa: E402
 
 EXAMPLES = HERE / "examples"
 FIXTURE_SOURCE = HERE / "fixture_course"
@@ -61,6 +72,13 @@ class Example:
             if grade_id(cell) == gid:
                 return cell
         raise KeyError(gid)
+
+    def apply(self, variant: Variant, source_nb):
+        """Write ``variant`` (a mistake in one answer cell of the source) into the answer cell."""
+        original = next(c.source for c in source_nb.cells if grade_id(c) == variant.cell)
+        code = answer_code(variant.source(original))
+        self.cell(variant.cell).source = code if original.endswith("\n") else code.rstrip("\n")
+        return self
 
     def replace(self, gid, old, new):
         cell = self.cell(gid)
@@ -110,7 +128,7 @@ def tiny_examples(release_nb, source_nb):
     """(student, notebook, expected scores, what it shows) for the fixture `tiny`."""
     R = lambda: Example(release_nb, source_nb, True)
     out = []
-    add = lambda name, ex, zero=(), note="": out.append((name, ex.nb, ex.expected(zero), note))
+    add = lambda name, ex, zero=(), note="": out.append((name, ex.nb, ex.expected(zero), note, None))
     ex = R(); add("reference", ex, note="every answer right: full marks")
     ex = Example(release_nb, source_nb, False); add("untouched", ex, zero=list(ex.points), note="the release as handed out: 0")
     # Typical mistakes
@@ -170,52 +188,114 @@ def _metadata_attack(ex):
     return ex
 
 
+def catalogued(notebook: str, name: str) -> Variant:
+    """The mistake ``name`` of ``notebook`` in the mutation catalog."""
+    found = [v for v in MUTANTS if v.notebook == notebook and v.name == name]
+    if len(found) != 1:
+        raise KeyError(f"{notebook}: {len(found)} catalogued mistakes named {name!r}")
+    return found[0]
+
+
+def typed(notebook: str, cell: str, old: str, new: str) -> Variant:
+    """A mistake written by hand: ``old`` replaced by ``new`` in the answer cell ``cell``."""
+    return Variant(notebook, cell, "by hand", f"{old} written as {new}", {}, [(old, new)])
+
+
+_RUNS: dict[str, tuple[NotebookRun, dict]] = {}
+_DEFAULT_PRINT = np.get_printoptions()
+
+
+def first_failure(variant: Variant) -> dict:
+    """Where the edited notebook fails first when run in-process (mutation runner): the graded
+    cell, the mistake its check names, and the message as the grade report words it."""
+    if variant.notebook not in _RUNS:
+        # Each notebook starts from NumPy's default print options (as in a fresh kernel) and
+        # keeps those its own cells set: the messages print arrays.
+        np.set_printoptions(**_DEFAULT_PRINT)
+        run = NotebookRun(variant.notebook)
+        run.setup()
+        _RUNS[variant.notebook] = (run, np.get_printoptions())
+    run, printing = _RUNS[variant.notebook]
+    with np.printoptions(**printing):
+        outcome = run.run(variant)
+    if outcome.passed:
+        raise AssertionError(f"{variant.notebook}/{variant.cell} {variant.name}: every graded cell passes")
+    if variant.mistake is not None and outcome.named != variant.mistake:
+        raise AssertionError(f"{variant.notebook}/{variant.cell} {variant.name}: the checks name {outcome.named!r}, "
+                             f"not {variant.mistake!r} ({outcome.error})")
+    kind, _, value = outcome.error.partition(": ")
+    message = value.strip() if kind in ("CheckFailure", "AssertionError") else outcome.error
+    return {"check": outcome.cell, "mistake": outcome.named, "message": message}
+
+
+def _course_examples(release_nb, source_nb, mistakes, extra=()):
+    """The reference, the untouched release, then each (example, variant, graded cells at 0)."""
+    R = lambda: Example(release_nb, source_nb, True)
+    out = [("reference", R().nb, R().expected(), "every answer right: full marks", None)]
+    ex = Example(release_nb, source_nb, False)
+    out.append(("untouched", ex.nb, ex.expected(list(ex.points)), "the release as handed out: 0", None))
+    for name, variant, zero in mistakes:
+        ex = R().apply(variant, source_nb)
+        failure = first_failure(variant)
+        if failure["check"] not in zero:
+            raise AssertionError(f"{name}: fails first in {failure['check']}, not in {zero}")
+        out.append((name, ex.nb, ex.expected(zero), f"{variant.cell}: {variant.what}", failure))
+    for name, ex, zero, note in extra:
+        out.append((name, ex.nb, ex.expected(zero), note, None))
+    return out
+
+
 def layers_examples(release_nb, source_nb):
     R = lambda: Example(release_nb, source_nb, True)
-    out = []
-    add = lambda name, ex, zero=(), note="": out.append((name, ex.nb, ex.expected(zero), note))
-    add("reference", R(), note="every answer right: full marks")
-    ex = Example(release_nb, source_nb, False); add("untouched", ex, list(ex.points), "the release as handed out: 0")
-    add("mistake_cce_no_clip", R().replace("cce", "np.log(np.clip(yhat, EPS, 1.0))", "np.log(yhat)"), ["cce_tests"])
-    add("mistake_cce_gradient_sign", R().replace("cce_gradient", "return -y /", "return y /"), ["cce_gradient_tests", "train_layers_tests"])
-    add("mistake_softmax_no_max", R().replace("softmax", "np.exp(input - np.max(input, axis=0, keepdims=True))", "np.exp(input)"),
-        ["softmax_forward_tests"])
-    add("mistake_dense_bias_dropped", R().replace("dense", "np.dot(output_gradient, self.input.T)", "np.dot(output_gradient, self.input[:-1].T)"),
-        ["dense_backward_tests", "train_layers_tests"])
-    add("mistake_loop_no_batch_mean", R().replace("train_layers", "cce_gradient(Y_batch, output) / len(batch)", "cce_gradient(Y_batch, output)"),
-        ["train_layers_tests"])
-    add("adv_lookalike_float", R().replace("cce", "    return -np.sum", LIAR.replace("\n", "\n    ").join(["    ", "\n    return _Always(0.0)\n    return -np.sum"])),
-        ["cce_tests", "train_layers_tests"], "float subclass whose comparisons always pass (the loop uses cce too)")
-    return out
-
-
-def _basic(release_nb, source_nb, mistakes):
-    R = lambda: Example(release_nb, source_nb, True)
-    out = [("reference", R().nb, R().expected(), "every answer right: full marks")]
-    ex = Example(release_nb, source_nb, False)
-    out.append(("untouched", ex.nb, ex.expected(list(ex.points)), "the release as handed out: 0"))
-    for name, gid, old, new, zero in mistakes:
-        ex = R().replace(gid, old, new)
-        out.append((name, ex.nb, ex.expected(zero), ""))
-    return out
+    t = lambda cell, old, new: typed("layers", cell, old, new)
+    return _course_examples(release_nb, source_nb, [
+        ("mistake_cce_no_clip", t("cce", "np.log(np.clip(yhat, EPS, 1.0))", "np.log(yhat)"), ["cce_tests"]),
+        ("mistake_cce_gradient_sign", t("cce_gradient", "return -y /", "return y /"), ["cce_gradient_tests", "train_layers_tests"]),
+        ("mistake_softmax_no_max", t("softmax", "np.exp(input - np.max(input, axis=0, keepdims=True))", "np.exp(input)"),
+         ["softmax_forward_tests"]),
+        ("mistake_dense_bias_dropped", t("dense", "np.dot(output_gradient, self.input.T)", "np.dot(output_gradient, self.input[:-1].T)"),
+         ["dense_backward_tests", "train_layers_tests"]),
+        ("mistake_loop_no_batch_mean", t("train_layers", "cce_gradient(Y_batch, output) / len(batch)", "cce_gradient(Y_batch, output)"),
+         ["train_layers_tests"]),
+    ], extra=[
+        ("adv_lookalike_float", R().replace("cce", "    return -np.sum", LIAR.replace("\n", "\n    ").join(["    ", "\n    return _Always(0.0)\n    return -np.sum"])),
+         ["cce_tests", "train_layers_tests"], "float subclass whose comparisons always pass (the loop uses cce too)"),
+    ])
 
 
 def softmax_toy_examples(release_nb, source_nb):
-    return _basic(release_nb, source_nb, [
-        ("mistake_l2_penalises_bias", "softmax_loss_l2", "np.sum(W[:, :-1] ** 2)", "np.sum(W ** 2)",
-         ["softmax_loss_l2_tests", "softmax_gradient_l2_tests"]),  # the gradient test checks against the loss
+    c = lambda name: catalogued("softmax_toy", name)
+    return _course_examples(release_nb, source_nb, [
+        # The gradient test checks the gradient against the student's own L2 loss.
+        ("mistake_l2_penalises_bias", c("l2_on_bias"), ["softmax_loss_l2_tests", "softmax_gradient_l2_tests"]),
+        # softmax_gradient_l2 adds the penalty to the student's softmax_gradient: it fails with it.
+        ("mistake_gradient_not_averaged", c("gradient_not_averaged"), ["softmax_gradient_tests", "softmax_gradient_l2_tests"]),
+        ("mistake_gradient_missing_minus_one", c("gradient_missing_minus_one"), ["softmax_gradient_tests", "softmax_gradient_l2_tests"]),
+        ("mistake_gradient_transposed", c("gradient_transposed"), ["softmax_gradient_tests", "softmax_gradient_l2_tests"]),
+        ("mistake_l2_gradient_missing_two", c("l2_gradient_missing_two"), ["softmax_gradient_l2_tests"]),
     ])
 
 
 def mnist_softmax_examples(release_nb, source_nb):
-    return _basic(release_nb, source_nb, [
-        ("mistake_predict_wrong_axis", "predict", "np.argmax(np.dot(W, X), axis=0)", "np.argmax(np.dot(W, X), axis=1)", ["predict_tests"]),
+    c = lambda name: catalogued("mnist_softmax", name)
+    return _course_examples(release_nb, source_nb, [
+        ("mistake_predict_wrong_axis", c("predict_wrong_axis"), ["predict_tests"]),
+        ("mistake_softmax_whole_matrix", c("softmax_whole_matrix"), ["softmax_tests"]),
+        ("mistake_predict_argmin", c("predict_argmin"), ["predict_tests"]),
+        # The gradient check first checks the loss of the same function.
+        ("mistake_loss_summed", c("loss_summed"), ["loss_tests", "gradient_tests"]),
+        ("mistake_gradient_missing_1_over_n", c("gradient_missing_1_over_N"), ["gradient_tests"]),
     ])
 
 
 def mlp_backprop_examples(release_nb, source_nb):
-    return _basic(release_nb, source_nb, [
-        ("mistake_output_gradient_not_averaged", "compute_grad_loss", "dZ_output = (P - Y) / N", "dZ_output = P - Y", ["compute_grad_loss_tests"]),
+    c = lambda name: catalogued("mlp_backprop", name)
+    return _course_examples(release_nb, source_nb, [
+        ("mistake_output_gradient_not_averaged", c("gradient_missing_1_over_N"), ["compute_grad_loss_tests"]),
+        ("mistake_gradient_sign", c("gradient_sign"), ["compute_grad_loss_tests"]),
+        ("mistake_gradient_transposed", c("gradient_transposed"), ["compute_grad_loss_tests"]),
+        ("mistake_hidden_derivative_a", c("hidden_derivative_wrong"), ["compute_grad_loss_tests"]),
+        ("mistake_backprop_through_bias", c("hidden_backprop_through_bias"), ["compute_grad_loss_tests"]),
     ])
 
 
@@ -233,9 +313,11 @@ def write(assignment: str, build: Path) -> None:
     for old in folder.glob("*.ipynb"):
         old.unlink()
     expected = {}
-    for name, nb, scores, note in BUILDERS[assignment](release_nb, source_nb):
+    for name, nb, scores, note, failure in BUILDERS[assignment](release_nb, source_nb):
         nbformat.write(nb, str(folder / f"{name}.ipynb"))
         expected[name] = {"scores": scores, "note": note}
+        if failure is not None:
+            expected[name]["failure"] = failure
     if assignment == "tiny":
         (folder / "adv_invalid_json.ipynb").write_text('{"cells": [ this is not JSON')
         expected["adv_invalid_json"] = {"scores": {g: 0.0 for g in expected["reference"]["scores"]}, "note": "invalid JSON: 0, others unaffected"}

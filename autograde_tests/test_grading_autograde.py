@@ -10,9 +10,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course_lib.grading.autograde import autograde
-from course_lib.grading.course import read_notebook
+from course_lib.grading.scoring import MESSAGE_LIMIT
 
-from grading_fixtures import EXAMPLES, SETTINGS, expected_scores
+from grading_fixtures import EXAMPLES, SETTINGS, expected_scores, hidden_lines
 
 
 ASSIGNMENTS = sorted(p.name for p in EXAMPLES.iterdir() if (p / "expected.json").is_file())
@@ -49,6 +49,24 @@ def test_failures_are_named_in_words(run):
                 assert cell["score"] == cell["points"]
 
 
+def test_each_typical_mistake_is_named_by_its_check_in_the_result_and_the_feedback(run):
+    """expected.json records, per typical mistake, the graded cell that fails first and the
+    message its check gives when the edited notebook runs in-process (the mutation runner);
+    the real pipeline must report that message for that cell, and the feedback must show it."""
+    expected = expected_scores(run.assignment)
+    mistakes = {student: spec["failure"] for student, spec in expected.items() if "failure" in spec}
+    if run.assignment != "tiny":
+        assert len(mistakes) >= 5, f"{run.assignment}: {sorted(mistakes)}"
+    for student, failure in mistakes.items():
+        cells = {c["grade_id"]: c for c in run.by_student[student]["cells"]}
+        cell = cells[failure["check"]]
+        assert cell["status"] == "failed" and cell["score"] == 0, (student, cell)
+        assert cell["message"] == failure["message"][:MESSAGE_LIMIT], (student, failure["mistake"], cell["message"])
+        page = (run.out / "feedback" / f"{student}.html").read_text()
+        assert html.escape(cell["message"]) in page, (student, failure["check"])
+        assert 0 < run.by_student[student]["score"] < run.by_student[student]["max_score"], student
+
+
 def test_gradebook_holds_the_same_scores_one_row_per_student(run):
     with Gradebook(run.course.db_url) as gb:
         submissions = gb.assignment_submissions(run.assignment)
@@ -76,23 +94,15 @@ def test_csv_summary_and_histograms(run):
     assert "reference" in (run.out / "summary" / "summary.txt").read_text()
 
 
-def _hidden_lines(source_path):
-    lines = []
-    for cell in read_notebook(source_path).cells:
-        match = re.search(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S)
-        if match:
-            lines += [l.strip() for l in match.group(1).split("\n") if len(l.strip()) > 12]
-    return lines
-
-
 def test_feedback_shows_no_hidden_code_and_no_traceback(run):
-    hidden = _hidden_lines(run.course.source_notebook(run.assignment))
+    hidden = hidden_lines(run.course.source_notebook(run.assignment))
     assert hidden
     for student in run.by_student:
         page = (run.out / "feedback" / f"{student}.html").read_text()
-        assert "Traceback" not in page and "BEGIN HIDDEN" not in page
+        text = html.unescape(re.sub(r"<[^>]*>", "", page))  # as read, whatever the markup
+        assert "Traceback" not in text and "BEGIN HIDDEN" not in text
         for line in hidden:
-            assert html.escape(line) not in page and line not in page, (student, line)
+            assert html.escape(line) not in page and line not in text, (student, line)
 
 
 def test_tiny_feedback_names_the_hidden_check_in_words(tiny_run):
