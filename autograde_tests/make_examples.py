@@ -2,8 +2,8 @@
 exact expected scores (expected.json), from the source and the release of each assignment.
 
 Each example is a realistic student notebook: the reference (every answer filled in with the
-reference code), the untouched release, typical mistakes, and (on the fixture `tiny`) the
-adversarial set. Run from the repository root to regenerate after a notebook changes:
+reference code), the untouched release, typical mistakes, and the adversarial set (on the
+fixture `tiny`, and written against the real cells of the course's `layers` notebook). Run from the repository root to regenerate after a notebook changes:
 `.venv/bin/python autograde_tests/make_examples.py [assignment ...]`.
 
 The typical mistakes of the course's notebooks are written into the answer cells as a student
@@ -178,12 +178,12 @@ def tiny_examples(release_nb, source_nb):
     return out
 
 
-def _metadata_attack(ex):
+def _metadata_attack(ex, answer="cce"):
     for cell in ex.nb.cells:
         meta = nbgrader_meta(cell)
         if meta.get("grade"):
             meta["points"] = 100
-        if grade_id(cell) == "cce":
+        if grade_id(cell) == answer:
             meta.update(grade=True, points=50)
     return ex
 
@@ -241,6 +241,9 @@ def _course_examples(release_nb, source_nb, mistakes, extra=()):
             raise AssertionError(f"{name}: fails first in {failure['check']}, not in {zero}")
         out.append((name, ex.nb, ex.expected(zero), f"{variant.cell}: {variant.what}", failure))
     for name, ex, zero, note in extra:
+        if ex is None:  # written as text by write()
+            out.append((name, None, R().expected(zero), note, None))
+            continue
         out.append((name, ex.nb, ex.expected(zero), note, None))
     return out
 
@@ -260,7 +263,70 @@ def layers_examples(release_nb, source_nb):
     ], extra=[
         ("adv_lookalike_float", R().replace("cce", "    return -np.sum", LIAR.replace("\n", "\n    ").join(["    ", "\n    return _Always(0.0)\n    return -np.sum"])),
          ["cce_tests", "train_layers_tests"], "float subclass whose comparisons always pass (the loop uses cce too)"),
-    ])
+    ] + layers_adversarial(R))
+
+
+# Pieces of the adversarial layers submissions.
+WRONG_DENSE = ("np.dot(output_gradient, self.input.T)", "np.dot(output_gradient, self.input[:-1].T)")
+SOFTMAX_NORMALISED = "self.output = E / np.sum(E, axis=0, keepdims=True)"
+REPO_NOTEBOOK = ("from course_lib.data import find_data_file\n"
+                 "_source = find_data_file().parents[1] / ('note' + 'books') / 'layers' / ('layers.' + 'ipy' + 'nb')\n"
+                 "try:\n    _hidden = np.fromfile(_source, dtype=np.uint8).tobytes().decode()\n"
+                 "except OSError:\n    _hidden = ''")
+
+
+def layers_adversarial(R):
+    """(student, example, graded cells at 0, note): the adversarial set against layers.ipynb's cells.
+    A correct answer keeps its points; tampering costs the part it touches (a flag covers every
+    later graded cell, an answer cell that runs over time the tests right after it)."""
+    return [
+        ("adv_stderr_warning", R().prepend("softmax", "import sys\nimport warnings").replace(
+            "softmax", "        self.input = input", "        self.input = input\n"
+            "        warnings.warn('large logits are shifted by the column max')\n        print('debug: softmax forward', file=sys.stderr)"),
+         [], "a correct Softmax that warns and writes to stderr keeps its points"),
+        ("adv_huge_output", R().append("cce", "print('x' * 100_000_000)"), [],
+         "100 MB printed in the cce cell is truncated, the answers keep their points"),
+        ("adv_deleted_test_cell", R().delete("train_layers_tests"), [], "train_layers_tests deleted: restored from the source and graded"),
+        ("adv_edited_test_cells", R().replace("dense", *WRONG_DENSE).replace("dense_backward_tests", "check_dense_backward(Dense)", "print('passed')")
+         .replace("train_layers_tests", "check_training_loop(train_layers)", "pass"),
+         ["dense_backward_tests", "train_layers_tests"], "wrong Dense.backward, its test cells edited: restored, they fail"),
+        ("adv_deleted_answer_cell", R().delete("cce_gradient"), ["cce_gradient_tests", "train_layers_tests"],
+         "cce_gradient's cell deleted: put back with its blanks, its test and the loop (which calls it) fail"),
+        ("adv_metadata_points", _metadata_attack(R(), "softmax"), [], "points and cell types in the submission are ignored"),
+        ("adv_infinite_loop", R().append("dense", "\nwhile True:\n    pass"), ["dense_backward_tests"],
+         "while True after the Dense class: its tests 0, the kernel goes on"),
+        ("adv_sigint_ignoring_loop", R().append("train_layers", "\nimport signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
+         ["train_layers_tests"], "a loop that ignores interrupts after train_layers: the kernel is killed"),
+        ("adv_os_exit", R().replace("train_layers", "    N = X.shape[1]", "    __import__('o' + 's')._exit(1)\n    N = X.shape[1]"),
+         ["train_layers_tests"], "os._exit in the training loop kills the kernel"),
+        ("adv_memory_bomb", R().replace("dense", "        input_gradient =", "        hog = bytearray(6 * 1024**3)\n        input_gradient ="),
+         ["dense_backward_tests", "train_layers_tests"], "memory bomb in Dense.backward stopped by the kernel's memory cap"),
+        ("adv_sys_exit", R().replace("cce_gradient", "    return -y", "    import sys\n    sys.exit(0)\n    return -y"),
+         ["cce_gradient_tests", "train_layers_tests"], "sys.exit in cce_gradient (the loop calls it too)"),
+        ("adv_import_time_error", R().prepend("softmax", "import torch_that_is_not_installed"),
+         ["softmax_forward_tests", "softmax_backward_tests", "train_layers_tests"], "an import error in the Softmax cell"),
+        ("adv_invalid_json", None, ["cce_tests", "cce_gradient_tests", "softmax_forward_tests", "softmax_backward_tests",
+                                    "dense_backward_tests", "train_layers_tests"], "invalid JSON: 0, others unaffected"),
+        ("adv_monkeypatch_numpy", R().replace("softmax", SOFTMAX_NORMALISED, "self.output = E").append("softmax", "\nnp.allclose = lambda *args, **kwargs: True"),
+         ["softmax_forward_tests", "softmax_backward_tests", "dense_backward_tests", "train_layers_tests"],
+         "np.allclose replaced before the Softmax tests: flagged, every later test 0"),
+        ("adv_monkeypatch_alias", R().replace("dense", *WRONG_DENSE).prepend("dense", "import numpy as linalg\nlinalg.allclose = lambda *args, **kwargs: True"),
+         ["dense_backward_tests", "train_layers_tests"], "np.allclose replaced through an alias in the Dense cell: flagged"),
+        ("adv_monkeypatch_builtins", R().append("cce_gradient", "\nimport builtins\nbuiltins.abs = lambda x: 0.0"),
+         ["cce_gradient_tests", "softmax_forward_tests", "softmax_backward_tests", "dense_backward_tests", "train_layers_tests"],
+         "builtins.abs replaced in the cce_gradient cell: flagged, cce keeps its point"),
+        ("adv_custom_exception_handler", R().replace("dense", *WRONG_DENSE).insert_after("softmax_backward_tests",
+            "ip = get_ipython()\nip.set_custom_exc((Exception,), lambda *args, **kwargs: None)"),
+         ["dense_backward_tests", "train_layers_tests"], "exceptions swallowed before the Dense tests: flagged, the sentinel never prints"),
+        ("adv_caller_frame", R().replace("softmax", "        a = self.output", "        import sys\n        caller = sys._getframe(1)\n        a = self.output"),
+         ["softmax_forward_tests", "softmax_backward_tests", "dense_backward_tests", "train_layers_tests"],
+         "Softmax.backward inspects the test's frame: flagged"),
+        ("adv_import_solutions", R().prepend("dense", "try:\n    from course_lib.solutions.dense import Dense as _Reference\nexcept ImportError:\n    _Reference = None"),
+         ["dense_backward_tests"], "the Dense cell imports the reference solutions: not importable, flagged, that part 0"),
+        ("adv_read_source_notebook", R().prepend("softmax", REPO_NOTEBOOK),
+         ["softmax_forward_tests", "softmax_backward_tests", "dense_backward_tests", "train_layers_tests"],
+         "reads notebooks/layers/layers.ipynb by a path built at run time: refused by the kernel and flagged even though caught"),
+    ]
 
 
 def softmax_toy_examples(release_nb, source_nb):
@@ -314,7 +380,10 @@ def write(assignment: str, build: Path) -> None:
         old.unlink()
     expected = {}
     for name, nb, scores, note, failure in BUILDERS[assignment](release_nb, source_nb):
-        nbformat.write(nb, str(folder / f"{name}.ipynb"))
+        if nb is None:
+            (folder / f"{name}.ipynb").write_text('{"cells": [ this is not JSON')
+        else:
+            nbformat.write(nb, str(folder / f"{name}.ipynb"))
         expected[name] = {"scores": scores, "note": note}
         if failure is not None:
             expected[name]["failure"] = failure

@@ -187,3 +187,89 @@ def test_sandbox_kernel_reads_its_data_but_not_the_instructors_files(tmp_path):
     for name in ("source", "solutions", "listing", "shell"):
         assert f"{name} refused: the grading sandbox does not let a submission" in printed, printed
     assert "own folder allowed" in printed, printed
+
+
+# The adversarial set against the course's own layers notebook (exact scores of every example
+# are asserted in test_grading_autograde.py; these check the reasons and that only the attacked
+# part loses points).
+
+def _lost(run, student):
+    return {gid for gid, c in _cells(run, student).items() if c["score"] < c["points"]}
+
+
+@pytest.mark.parametrize("student, reason, lost", [
+    ("adv_infinite_loop", "did not finish within the time limit", {"dense_backward_tests"}),
+    ("adv_sigint_ignoring_loop", "ignored the interrupt", {"train_layers_tests"}),
+    ("adv_os_exit", "kernel died", {"train_layers_tests"}),
+    ("adv_memory_bomb", "MemoryError", {"dense_backward_tests", "train_layers_tests"}),
+    ("adv_sys_exit", "SystemExit", {"cce_gradient_tests", "train_layers_tests"}),
+])
+def test_5_layers_loops_exits_and_memory_bombs_cost_only_their_part(layers_run, student, reason, lost):
+    result = layers_run.by_student[student]
+    assert result["status"] == "graded"
+    text = " ".join(result["notes"] + [c["message"] for c in result["cells"]])
+    assert reason in text, text
+    assert _lost(layers_run, student) == lost
+    # The rest of the run is unaffected: graded in the same run with 2 workers.
+    assert layers_run.by_student["reference"]["score"] == layers_run.by_student["reference"]["max_score"]
+    assert layers_run.by_student["adv_stderr_warning"]["score"] == layers_run.by_student["reference"]["max_score"]
+
+
+def test_sigint_ignoring_loop_names_the_cells_own_limit(layers_run):
+    notes = " ".join(layers_run.by_student["adv_sigint_ignoring_loop"]["notes"])
+    assert "over the 20 s limit and ignored the interrupt" in notes, notes
+
+
+def test_layers_correct_answers_keep_their_points_despite_stderr_output_and_metadata(layers_run):
+    for student in ("adv_stderr_warning", "adv_huge_output", "adv_metadata_points", "adv_deleted_test_cell"):
+        result = layers_run.by_student[student]
+        assert result["score"] == result["max_score"] == 12, student
+        assert result["flags"] == [], student
+    page = (layers_run.out / "autograded" / "adv_huge_output" / "layers.ipynb").read_text()
+    assert len(page) < 2_000_000 and "output truncated" in page
+
+
+def test_layers_deleted_and_edited_cells_are_restored(layers_run):
+    notes = " ".join(layers_run.by_student["adv_deleted_test_cell"]["notes"])
+    assert "'train_layers_tests' was deleted; it was restored from the source and graded" in notes
+    notes = " ".join(layers_run.by_student["adv_edited_test_cells"]["notes"])
+    assert "'dense_backward_tests' was edited" in notes and "'train_layers_tests' was edited" in notes
+    assert _lost(layers_run, "adv_edited_test_cells") == {"dense_backward_tests", "train_layers_tests"}
+    notes = " ".join(layers_run.by_student["adv_deleted_answer_cell"]["notes"])
+    assert "answer cell 'cce_gradient' was deleted" in notes
+
+
+def test_layers_importing_the_solutions_costs_only_that_part(layers_run):
+    result = layers_run.by_student["adv_import_solutions"]
+    assert any("reference solutions" in flag for flag in result["flags"])
+    assert _lost(layers_run, "adv_import_solutions") == {"dense_backward_tests"}
+
+
+def test_layers_reading_the_source_notebook_by_a_run_time_path_is_refused_and_flagged(layers_run):
+    """The path is built at run time (the source scan sees nothing) and the refusal is caught by
+    the submission: the kernel's audit hook still reports it, and the part from there on is 0."""
+    result = layers_run.by_student["adv_read_source_notebook"]
+    assert [f for f in result["flags"] if "refused by the sandbox" in f and "layers.ipynb" in f], result["flags"]
+    assert _lost(layers_run, "adv_read_source_notebook") == {
+        "softmax_forward_tests", "softmax_backward_tests", "dense_backward_tests", "train_layers_tests"}
+    assert layers_run.by_student["reference"]["flags"] == []
+
+
+@pytest.mark.parametrize("student, first_lost", [
+    ("adv_monkeypatch_numpy", "softmax_forward_tests"),
+    ("adv_monkeypatch_alias", "dense_backward_tests"),
+    ("adv_monkeypatch_builtins", "cce_gradient_tests"),
+    ("adv_custom_exception_handler", "dense_backward_tests"),
+    ("adv_caller_frame", "softmax_forward_tests"),
+])
+def test_layers_tampering_is_flagged_and_costs_every_later_test(layers_run, student, first_lost):
+    result = layers_run.by_student[student]
+    assert result["flags"], student
+    order = [c["grade_id"] for c in result["cells"]]
+    assert _lost(layers_run, student) == set(order[order.index(first_lost):]), student
+
+
+def test_layers_invalid_json_gets_zero_and_is_reported(layers_run):
+    result = layers_run.by_student["adv_invalid_json"]
+    assert result["status"] == "invalid" and result["score"] == 0
+    assert "not JSON" in " ".join(result["notes"])

@@ -7,6 +7,8 @@ Generic mistake names used by every checks module: ``"raised"`` (the student's c
 named mistake explains)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from course_lib.gradient_check import rel_error
@@ -178,3 +180,24 @@ def relation(dW: np.ndarray, numeric: np.ndarray, scaled: dict[str, float] | Non
     if dW.ndim == 2 and rel_error(dW[:, :-1], numeric[:, :-1]) < 1e-6:
         return "bias_column"
     return None
+
+
+@contextmanager
+def replaced_globals(function, **names):
+    """Within the block, the module-level ``names`` that ``function`` looks up (a notebook's
+    globals) are replaced by the given objects; they are put back afterwards."""
+    namespace = getattr(function, "__globals__", None)
+    if namespace is None or not names:
+        yield
+        return
+    missing = object()
+    saved = {key: namespace.get(key, missing) for key in names}
+    namespace.update(names)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is missing:
+                namespace.pop(key, None)
+            else:
+                namespace[key] = value

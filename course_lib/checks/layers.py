@@ -24,6 +24,7 @@ from course_lib.checks.common import (
     failure,
     fmt,
     passed,
+    replaced_globals,
 )
 from course_lib.gradient_check import numerical_gradient, numerical_gradient_array, rel_error
 from course_lib.layer import Layer
@@ -472,18 +473,51 @@ def _loop_data(num_samples: int, num_classes: int, rng: np.random.Generator):
     return X, Y, P / P.sum(axis=0)
 
 
+class _LossSpies:
+    """Stand-ins for the notebook's ``cce`` and ``cce_gradient`` while the loop is checked, so
+    that the loop's points do not depend on those answers: every call is logged and answered
+    with a marker (the k-th loss is ``0.5 + k / 8``, the k-th gradient is filled with ``3 + k``)."""
+
+    def __init__(self):
+        self.losses: list[tuple[np.ndarray, np.ndarray]] = []
+        self.gradients: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def cce(self, y, yhat):
+        self.losses.append((np.array(y, dtype=np.float64), np.array(yhat, dtype=np.float64)))
+        return 0.5 + len(self.losses) / 8
+
+    def cce_gradient(self, y, yhat):
+        self.gradients.append((np.array(y, dtype=np.float64), np.array(yhat, dtype=np.float64)))
+        return np.full(np.shape(yhat), 3.0 + len(self.gradients))
+
+
+def _run_loop(name, train_layers, X, Y, P, epochs, batch_size, learning_rate, seed, spies):
+    """Run the student's loop on the spy layers, with the loss spies standing in for the
+    notebook's ``cce`` and ``cce_gradient`` when ``spies`` is given; returns (result, log)."""
+    log: list = []
+    network = [_Tag(log), _Table(log, P)]
+    stand_ins = dict(cce=spies.cce, cce_gradient=spies.cce_gradient) if spies else {}
+    with replaced_globals(train_layers, **stand_ins):
+        result = call(name, train_layers, network, X.copy(), Y.copy(), epochs, batch_size, learning_rate,
+                      np.random.default_rng(seed))
+    return result, log
+
+
 def check_training_loop(train_layers, *, num_samples=11, batch_size=3, epochs=3, seed=5) -> None:
     """``train_layers(network, X, Y, epochs, batch_size, learning_rate, rng)`` on a list of spy
     layers: every batch of every epoch goes forward through the layers in order and backward
-    in reverse; the loop returns the mean loss per epoch."""
+    in reverse; the loop returns the mean loss per epoch. The loop is checked with stand-ins for
+    ``cce`` and ``cce_gradient`` (when it calls them by those names), so a mistake in those two
+    costs nothing here."""
     name = "train_layers"
-    rng = np.random.default_rng(seed)
-    X, Y, P = _loop_data(num_samples, 3, rng)
-    log: list = []
-    network = [_Tag(log), _Table(log, P)]
+    X, Y, P = _loop_data(num_samples, 3, np.random.default_rng(seed))
     learning_rate = 0.25
-    result = call(name, train_layers, network, X.copy(), Y.copy(), epochs, batch_size, learning_rate,
-                   np.random.default_rng(seed))
+    spies = _LossSpies()
+    result, log = _run_loop(name, train_layers, X, Y, P, epochs, batch_size, learning_rate, seed, spies)
+    if not (spies.losses and spies.gradients):
+        # The loop computes the loss or its gradient itself: check it with what it uses.
+        spies = None
+        result, log = _run_loop(name, train_layers, X, Y, P, epochs, batch_size, learning_rate, seed, None)
     if result is None or np.ndim(result) != 1 or np.size(result) != epochs:
         raise failure(name, "loop_wrong_return",
                        f"should return a list of {epochs} numbers (the mean loss of each epoch), got {result!r:.80}")
@@ -536,6 +570,9 @@ def check_training_loop(train_layers, *, num_samples=11, batch_size=3, epochs=3,
             raise failure(name, "loop_gradient_not_chained",
                            "each layer's backward should get the gradient returned by the backward of the layer "
                            "after it: pass the returned gradient on")
+    if spies is not None:
+        _check_loop_with_spies(name, spies, Y, P, ids, backwards, losses, epochs, per_epoch, num_samples)
+        return
     for k, (entry, batch) in enumerate(zip(backwards, ids)):
         gradient = entry[2]
         expected = -Y[:, batch] / P[:, batch] / len(batch)
@@ -554,16 +591,63 @@ def check_training_loop(train_layers, *, num_samples=11, batch_size=3, epochs=3,
         raise failure(name, "wrong_value", "the gradient passed to the last layer should be the per-sample "
                                             "gradient of the loss divided by the batch size (is cce_gradient right?)")
     # P is fixed, so every epoch's mean loss is the same: -mean_n log P[y_n, n].
-    mean_loss = float(-np.mean(np.log(np.sum(Y * P, axis=0))))
-    if close(losses, np.full(epochs, mean_loss)):
-        passed(name, 8)
-        return
-    if close(losses, mean_loss * np.arange(1, epochs + 1)):
-        raise failure(name, "loop_loss_not_reset_each_epoch",
-                       "the loss grows epoch after epoch although nothing is learned: set total_loss = 0 at the "
-                       "start of each epoch")
     batch_losses = [[float(-np.mean(np.log(np.sum(Y[:, b] * P[:, b], axis=0)))) for b in
                      ids[e * per_epoch:(e + 1) * per_epoch]] for e in range(epochs)]
+    _check_epoch_losses(name, losses, batch_losses, ids, per_epoch, num_samples, "(is cce right?)")
+
+
+def _check_loop_with_spies(name, spies, Y, P, ids, backwards, losses, epochs, per_epoch, num_samples) -> None:
+    """The loss and gradient steps of a loop that called the stand-ins: each on the batch's labels
+    and the network's output, the gradient divided by the batch size, the losses averaged per sample."""
+    steps = epochs * per_epoch
+    for calls, what in ((spies.gradients, "cce_gradient"), (spies.losses, "cce")):
+        if len(calls) != steps:
+            raise failure(name, "wrong_value", f"{what} was called {len(calls)} times in {steps} steps: call it "
+                                                f"once per batch")
+        for k, ((y, yhat), batch) in enumerate(zip(calls, ids)):
+            if y.shape != Y[:, batch].shape or not np.array_equal(y, Y[:, batch]):
+                if y.shape == Y[:, batch].shape and np.array_equal(yhat, P[:, batch]):
+                    raise failure(name, "loop_labels_not_sliced_with_batch",
+                                  f"{what} got labels of other samples than the batch's: Y_batch must hold the "
+                                  f"labels of the same samples (columns) as X_batch")
+                if y.shape == P[:, batch].shape and np.array_equal(y, P[:, batch]):
+                    raise failure(name, "wrong_value", f"{what} got (output, labels): its arguments are "
+                                                        f"(y, yhat), the labels first")
+                raise failure(name, "loop_labels_not_sliced_with_batch",
+                              f"{what} got labels of shape {y.shape}, expected the batch's labels "
+                              f"{Y[:, batch].shape}: Y_batch must hold the same samples (columns) as X_batch")
+            if yhat.shape != P[:, batch].shape or not np.array_equal(yhat, P[:, batch]):
+                raise failure(name, "wrong_value", f"{what} must get the network's output for the batch (the "
+                                                    f"last layer's forward result) as yhat")
+    for k, entry in enumerate(backwards):
+        gradient, size = entry[2], len(ids[k])
+        marker = np.full(P[:, ids[k]].shape, 4.0 + k)  # what the stand-in returned at step k
+        if gradient.shape != marker.shape:
+            raise failure(name, "wrong_shape", f"the last layer's backward got a gradient of shape {gradient.shape}, "
+                                                f"expected {marker.shape} (classes x batch size)")
+        if close(gradient, marker / size):
+            continue
+        if close(gradient, marker):
+            raise failure(name, "loop_gradient_not_divided_by_batch_size",
+                           "the loss of a batch is the mean over its samples: divide cce_gradient by len(batch)")
+        raise failure(name, "wrong_value", "the last layer's backward should get cce_gradient(Y_batch, output) "
+                                            "divided by the batch size")
+    values = [0.5 + (k + 1) / 8 for k in range(steps)]
+    batch_losses = [values[e * per_epoch:(e + 1) * per_epoch] for e in range(epochs)]
+    _check_epoch_losses(name, losses, batch_losses, ids, per_epoch, num_samples, "")
+
+
+def _check_epoch_losses(name, losses, batch_losses, ids, per_epoch, num_samples, hint) -> None:
+    """Each epoch's loss is the mean over its samples of the batch losses (batch means weighted by size)."""
+    epochs = len(batch_losses)
+    sizes = [[len(b) for b in ids[e * per_epoch:(e + 1) * per_epoch]] for e in range(epochs)]
+    expected = np.array([sum(v * n for v, n in zip(bl, sz)) / num_samples for bl, sz in zip(batch_losses, sizes)])
+    if close(losses, expected):
+        passed(name, 8)
+        return
+    if close(losses, np.cumsum(expected)):
+        raise failure(name, "loop_loss_not_reset_each_epoch",
+                       "the loss keeps growing from epoch to epoch: set total_loss = 0 at the start of each epoch")
     if close(losses, np.array([sum(b) for b in batch_losses])) or \
             close(losses, np.array([sum(b) / num_samples for b in batch_losses])):
         raise failure(name, "loop_loss_sum_of_batch_means",
@@ -573,5 +657,5 @@ def check_training_loop(train_layers, *, num_samples=11, batch_size=3, epochs=3,
     if close(losses, np.array([b[-1] for b in batch_losses])):
         raise failure(name, "loop_loss_last_batch_only",
                        "this is only the last batch's loss; add up every batch's loss over the epoch")
-    raise failure(name, "wrong_value", f"expected the mean loss per sample of each epoch, {mean_loss:.6f} each "
-                                        f"(the spy layers do not learn), got {fmt(losses)} (is cce right?)")
+    raise failure(name, "wrong_value", f"expected the mean loss per sample of each epoch, {fmt(expected)}, "
+                                        f"got {fmt(losses)} {hint}".rstrip())

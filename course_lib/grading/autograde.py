@@ -23,7 +23,7 @@ from course_lib.grading.course import REPO_ROOT, Course, grade_id, is_grade, is_
 from course_lib.grading.sandbox import ALLOW_ENV, DEFAULT_MEMORY, DENY_ENV, copy_student_package, write_kernelspec
 from course_lib.grading.submissions import Submission, find_submissions
 
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def grade_submission(task: dict) -> dict:
     from course_lib.grading.execute import ExecutionLimits, KernelStartError, run_graded_notebook
     from course_lib.grading.feedback import feedback_html
     from course_lib.grading.restore import rebuild
-    from course_lib.grading.scan import scan_cell
+    from course_lib.grading.scan import Flag, scan_cell
     from course_lib.grading.scoring import score_cells
     import nbformat
 
@@ -108,6 +108,10 @@ def grade_submission(task: dict) -> dict:
             except KernelStartError as error:
                 result = _zero_result(task, "error", str(error))
             else:
+                # A read the sandbox refused (a path built at run time, which the source
+                # scan cannot see) is flagged like the scan's hits, from the cell that tried it on.
+                flags += [Flag(i, "files", "from", "tried to read the instructor's files (refused by the sandbox)", what[:80])
+                          for i, tried in sorted(execution.refused.items()) for what in tried[:1]]
                 scores = score_cells(rebuilt, execution, flags)
                 result = {
                     "student": student, "assignment": assignment, "status": "graded",

@@ -19,7 +19,7 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from course_lib.grading.sandbox import KERNEL_NAME
+from course_lib.grading.sandbox import KERNEL_NAME, REFUSED_MARK
 
 OUTPUT_LIMIT = 200_000  # characters of output kept per cell
 PROBE_TIMEOUT = 5.0
@@ -36,10 +36,12 @@ class ExecutionLimits:
 @dataclass
 class Execution:
     """What running a notebook did: per code cell ``ok``/``error``/``timeout``/``not run``,
-    which graded cells reached their end, why the run stopped early (if it did)."""
+    which graded cells reached their end, why the run stopped early (if it did), and what the
+    sandbox refused while each cell ran (``refused``: cell index -> what was tried)."""
 
     status: dict[int, str] = field(default_factory=dict)
     completed: set[int] = field(default_factory=set)
+    refused: dict[int, list[str]] = field(default_factory=dict)
     stopped: str | None = None
     retried: str | None = None
     seconds: float = 0.0
@@ -73,6 +75,11 @@ class LimitedClient(NotebookClient):
             if not content["text"]:
                 return None
         used = sum(len(str(o.get("text", ""))) + len(str(o.get("data", ""))) for o in outs)
+        if used < OUTPUT_LIMIT and msg["msg_type"] == "stream" and used + len(content.get("text", "")) > OUTPUT_LIMIT:
+            # One message can be larger than the whole limit (print('x' * 100_000_000)): keep its head.
+            content["text"] = content["text"][: OUTPUT_LIMIT - used]
+            super().output(outs, msg, display_id, cell_index)
+            used = OUTPUT_LIMIT
         if used >= OUTPUT_LIMIT:
             if not any(o.get("metadata", {}).get("course_lib_truncated") for o in outs):
                 note = nbformat.v4.new_output("display_data", data={
@@ -137,7 +144,7 @@ def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports) -> Execu
                 pass
             raise KernelStartError(f"the kernel did not start: {type(error).__name__}: {error}", text) from None
         try:
-            _run_cells(client, km, nb, graded, limits, start, execution)
+            _run_cells(client, km, nb, graded, limits, start, execution, log_path)
         finally:
             # The client does not own a kernel manager it was given: stop the kernel here.
             try:
@@ -153,7 +160,17 @@ def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports) -> Execu
     return execution
 
 
-def _run_cells(client, km, nb, graded, limits, start, execution) -> None:
+def _refusals(log_path: Path, offset: int) -> tuple[list[str], int]:
+    """The sandbox's refusals written to the kernel's log since ``offset``, and the new offset."""
+    with open(log_path, "rb") as log:
+        log.seek(offset)
+        data = log.read()
+    lines = data.decode("utf-8", "replace").split("\n")
+    return [line.split(REFUSED_MARK, 1)[1].strip() for line in lines if REFUSED_MARK in line], offset + len(data)
+
+
+def _run_cells(client, km, nb, graded, limits, start, execution, log_path) -> None:
+    offset = 0
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -178,8 +195,9 @@ def _run_cells(client, km, nb, graded, limits, start, execution) -> None:
                 execution.status[index] = "timeout"
                 cell.outputs.append(nbformat.v4.new_output(
                     "error", ename="Timeout", evalue=f"this cell ran longer than {client.timeout} s and was stopped", traceback=[]))
+                limit = client.timeout  # _responsive sets the probe's own timeout
                 if not _responsive(client, index):
-                    execution.stopped = f"cell {index} ran over the {client.timeout} s limit and ignored the interrupt"
+                    execution.stopped = f"cell {index} ran over the {limit} s limit and ignored the interrupt"
             else:
                 failed = any(o.output_type == "error" for o in cell.outputs)
                 execution.status[index] = "error" if failed else "ok"
@@ -193,6 +211,12 @@ def _run_cells(client, km, nb, graded, limits, start, execution) -> None:
             execution.stopped = f"cell {index} could not be run: {type(error).__name__}: {str(error)[:200]}"
         finally:
             cell.source = original
+        try:
+            refused, offset = _refusals(log_path, offset)
+        except OSError:
+            refused = []
+        if refused:
+            execution.refused[index] = refused
         if index in graded and client.sentinel_seen and execution.status.get(index) == "ok":
             execution.completed.add(index)
         client.sentinel = None

@@ -52,6 +52,11 @@ def hide_editable_install() -> None:
 DENY_ENV = "COURSE_LIB_SANDBOX_DENY"
 ALLOW_ENV = "COURSE_LIB_SANDBOX_ALLOW"
 # Audit events that start another program: a shell could read what open() may not.
+# Written to the kernel's own stderr (the grader's log, not the cell's output) on each refused
+# read: the grader flags the cell that tried, even when the submission catches the
+# PermissionError. (Refused program starts are not reported: libraries such as matplotlib probe
+# for programs on import; the source scan flags `subprocess` and friends.)
+REFUSED_MARK = "COURSE_LIB_SANDBOX_REFUSED"
 PROGRAM_EVENTS = {"subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.exec", "os.fork", "pty.spawn"}
 
 
@@ -66,6 +71,14 @@ def install_read_guard(deny: list[str], allow: list[str]) -> None:
     def inside(path: str, folders: list[str]) -> bool:
         return any(path == folder or path.startswith(folder + os.sep) for folder in folders)
 
+    write = os.write
+
+    def report(what: str) -> None:
+        try:
+            write(2, f"\n{REFUSED_MARK} {what}\n".encode("utf-8", "replace"))
+        except OSError:
+            pass
+
     def hook(event: str, args: tuple) -> None:
         if event in ("open", "os.listdir", "os.scandir", "glob.glob", "os.chdir"):
             target = args[0] if args else None
@@ -76,6 +89,7 @@ def install_read_guard(deny: list[str], allow: list[str]) -> None:
             except (TypeError, ValueError):
                 return
             if inside(path, deny) and not inside(path, allow):
+                report(f"read {path}")
                 raise PermissionError(f"the grading sandbox does not let a submission read {path}")
         elif event in PROGRAM_EVENTS:
             raise PermissionError("the grading sandbox does not let a submission start other programs")

@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass
 
 # (kind, scope, pattern, reason). scope "part": the tests right after the cell score 0;
-# "rest": every test after the cell scores 0.
+# "rest": every test after the cell scores 0 ("from", used for the sandbox's refusals: the
+# cell itself too).
 RULES = [
     ("solutions", "part", r"course_lib\s*[./\\]\s*solutions|^\s*(from|import)\s[^\n]*\bsolutions\b", "refers to the reference solutions"),
     ("files", "rest", r"\bopen\s*\(|\bio\.|pathlib|\bPath\s*\(|\bos\b|\bglob\b|\bshutil\b|read_text|read_bytes|\.ipynb|HIDDEN|gradebook|nbgrader|notebooks/",

@@ -57,10 +57,12 @@ def score_cells(rebuilt: Rebuilt, execution: Execution, flags: list[Flag]) -> li
     nb = rebuilt.nb
     zeroed: dict[int, str] = {}
     for flag in flags:
-        covered = (
-            [i for i in range(flag.cell + 1, len(nb.cells))] if flag.scope == "rest"
-            else _group_after(nb, rebuilt.student_cells, flag.cell)
-        )
+        if flag.scope == "from":  # the cell itself (a test cell calling the student's code) and every later one
+            covered = list(range(flag.cell, len(nb.cells)))
+        elif flag.scope == "rest":
+            covered = list(range(flag.cell + 1, len(nb.cells)))
+        else:
+            covered = _group_after(nb, rebuilt.student_cells, flag.cell)
         for index in covered:
             zeroed.setdefault(index, f"flagged: your {flag.describe()}")
     for index, status in execution.status.items():
