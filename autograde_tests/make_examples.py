@@ -253,16 +253,16 @@ def layers_examples(release_nb, source_nb):
     t = lambda cell, old, new: typed("layers", cell, old, new)
     return _course_examples(release_nb, source_nb, [
         ("mistake_cce_no_clip", t("cce", "np.log(np.clip(yhat, EPS, 1.0))", "np.log(yhat)"), ["cce_tests"]),
-        ("mistake_cce_gradient_sign", t("cce_gradient", "return -y /", "return y /"), ["cce_gradient_tests", "train_layers_tests"]),
+        ("mistake_cce_gradient_sign", t("cce_gradient", "return -y /", "return y /"), ["cce_gradient_tests"]),
         ("mistake_softmax_no_max", t("softmax", "np.exp(input - np.max(input, axis=0, keepdims=True))", "np.exp(input)"),
          ["softmax_forward_tests"]),
         ("mistake_dense_bias_dropped", t("dense", "np.dot(output_gradient, self.input.T)", "np.dot(output_gradient, self.input[:-1].T)"),
-         ["dense_backward_tests", "train_layers_tests"]),
+         ["dense_backward_tests"]),
         ("mistake_loop_no_batch_mean", t("train_layers", "cce_gradient(Y_batch, output) / len(batch)", "cce_gradient(Y_batch, output)"),
          ["train_layers_tests"]),
     ], extra=[
         ("adv_lookalike_float", R().replace("cce", "    return -np.sum", LIAR.replace("\n", "\n    ").join(["    ", "\n    return _Always(0.0)\n    return -np.sum"])),
-         ["cce_tests", "train_layers_tests"], "float subclass whose comparisons always pass (the loop uses cce too)"),
+         ["cce_tests"], "float subclass whose comparisons always pass"),
     ] + layers_adversarial(R))
 
 
@@ -289,9 +289,9 @@ def layers_adversarial(R):
         ("adv_deleted_test_cell", R().delete("train_layers_tests"), [], "train_layers_tests deleted: restored from the source and graded"),
         ("adv_edited_test_cells", R().replace("dense", *WRONG_DENSE).replace("dense_backward_tests", "check_dense_backward(Dense)", "print('passed')")
          .replace("train_layers_tests", "check_training_loop(train_layers)", "pass"),
-         ["dense_backward_tests", "train_layers_tests"], "wrong Dense.backward, its test cells edited: restored, they fail"),
-        ("adv_deleted_answer_cell", R().delete("cce_gradient"), ["cce_gradient_tests", "train_layers_tests"],
-         "cce_gradient's cell deleted: put back with its blanks, its test and the loop (which calls it) fail"),
+         ["dense_backward_tests"], "wrong Dense.backward, its test cells edited: restored, Dense's fails, the loop's passes"),
+        ("adv_deleted_answer_cell", R().delete("cce_gradient"), ["cce_gradient_tests"],
+         "cce_gradient's cell deleted: put back with its blanks, its test fails (the loop is graded on its own)"),
         ("adv_metadata_points", _metadata_attack(R(), "softmax"), [], "points and cell types in the submission are ignored"),
         ("adv_infinite_loop", R().append("dense", "\nwhile True:\n    pass"), ["dense_backward_tests"],
          "while True after the Dense class: its tests 0, the kernel goes on"),
@@ -300,11 +300,11 @@ def layers_adversarial(R):
         ("adv_os_exit", R().replace("train_layers", "    N = X.shape[1]", "    __import__('o' + 's')._exit(1)\n    N = X.shape[1]"),
          ["train_layers_tests"], "os._exit in the training loop kills the kernel"),
         ("adv_memory_bomb", R().replace("dense", "        input_gradient =", "        hog = bytearray(6 * 1024**3)\n        input_gradient ="),
-         ["dense_backward_tests", "train_layers_tests"], "memory bomb in Dense.backward stopped by the kernel's memory cap"),
+         ["dense_backward_tests"], "memory bomb in Dense.backward stopped by the kernel's memory cap"),
         ("adv_sys_exit", R().replace("cce_gradient", "    return -y", "    import sys\n    sys.exit(0)\n    return -y"),
-         ["cce_gradient_tests", "train_layers_tests"], "sys.exit in cce_gradient (the loop calls it too)"),
+         ["cce_gradient_tests"], "sys.exit in cce_gradient"),
         ("adv_import_time_error", R().prepend("softmax", "import torch_that_is_not_installed"),
-         ["softmax_forward_tests", "softmax_backward_tests", "train_layers_tests"], "an import error in the Softmax cell"),
+         ["softmax_forward_tests", "softmax_backward_tests"], "an import error in the Softmax cell"),
         ("adv_invalid_json", None, ["cce_tests", "cce_gradient_tests", "softmax_forward_tests", "softmax_backward_tests",
                                     "dense_backward_tests", "train_layers_tests"], "invalid JSON: 0, others unaffected"),
         ("adv_monkeypatch_numpy", R().replace("softmax", SOFTMAX_NORMALISED, "self.output = E").append("softmax", "\nnp.allclose = lambda *args, **kwargs: True"),
