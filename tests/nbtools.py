@@ -1,5 +1,6 @@
 """Reading and running the course's source notebooks in tests: executing one in a real
-kernel, their cells, their ``# BLANK:`` markers and the student release they stand for, their hidden tests, whether a notebook's inline solution is
+kernel, their cells, their ``# BLANK:`` markers and the student release they stand for (with
+the release step's own parser), their hidden tests, whether a notebook's inline solution is
 the same code as ``course_lib.solutions``, and ``expect_mistake`` for the checks' named mistakes."""
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from IPython.core.inputtransformer2 import TransformerManager
+
+from course_lib.grading.blanks import BlankError, fails_loudly, find_blanks, release_blanks
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -114,32 +116,28 @@ def assert_same_code(nb, name: str, reference) -> None:
 
 # --- blanks and the student release -----------------------------------------------------------
 
+# The authoring convention, stricter than the release step's parser: exactly `# BLANK: `.
 _INLINE = re.compile(r"^(?P<indent>[ \t]*)(?P<code>\S.*?)\s*# BLANK: (?P<text>.+?)\s*$")
 _BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN BLANK: (?P<text>.+?)\s*$")
 _END = re.compile(r"^[ \t]*# END BLANK\s*$")
 
 
 def blank_lines(source: str) -> list[tuple[int, int, str, str]]:
-    """(first line, last line, indent, student text) of every blank in ``source`` (0-based lines);
-    AssertionError on a malformed or unbalanced marker."""
-    blanks, region = [], None
-    for number, line in enumerate(source.splitlines()):
-        if _BEGIN.match(line):
-            assert region is None, f"line {number + 1}: BEGIN BLANK inside another region"
-            region = (number, _BEGIN.match(line)["indent"], _BEGIN.match(line)["text"])
-        elif _END.match(line):
-            assert region is not None, f"line {number + 1}: END BLANK without BEGIN BLANK"
-            blanks.append((region[0], number, region[1], region[2]))
-            region = None
-        elif "# BLANK:" in line:
-            assert region is None, f"line {number + 1}: an inline blank inside a region"
-            match = _INLINE.match(line)
-            assert match, f"line {number + 1}: '# BLANK:' must end a line of code: {line!r}"
-            blanks.append((number, number, match["indent"], match["text"]))
-        else:
-            assert "BLANK" not in line, f"line {number + 1}: malformed blank marker {line!r}"
-    assert region is None, "BEGIN BLANK without END BLANK"
-    return blanks
+    """(first line, last line, indent, student text) of every blank in ``source`` (0-based lines),
+    as the release step (course_lib.grading.blanks) finds them; AssertionError on a marker that
+    breaks the convention or that the release step refuses."""
+    lines = source.splitlines()
+    for number, line in enumerate(lines):
+        if "BLANK" in line and not (_BEGIN.match(line) or _END.match(line) or _INLINE.match(line)):
+            raise AssertionError(f"line {number + 1}: malformed blank marker {line!r}")
+    try:
+        blanks = find_blanks(source)
+    except BlankError as error:
+        raise AssertionError(str(error)) from None
+    for blank in blanks:
+        inside = lines[blank.start + 1:blank.end]
+        assert not any("# BLANK:" in line for line in inside), f"line {blank.start + 1}: an inline blank inside a region"
+    return [(blank.start, blank.end, blank.indent, blank.text) for blank in blanks]
 
 
 def blanks_in(source: str) -> list[str]:
@@ -148,13 +146,10 @@ def blanks_in(source: str) -> list[str]:
 
 
 def release(source: str, only: int | None = None) -> str:
-    """``source`` as the student sees it: its blanks (or only blank number ``only``) replaced by
-    their student text at the blank's indentation (notebooks/README.md)."""
-    lines = source.splitlines()
-    for index, (first, last, indent, text) in reversed(list(enumerate(blank_lines(source)))):
-        if only is None or index == only:
-            lines[first:last + 1] = [indent + text]
-    return "\n".join(lines) + "\n"
+    """``source`` as the student sees it, released by the release step's own code: its blanks (or
+    only blank number ``only``) replaced by their student text at the blank's indentation."""
+    blank_lines(source)
+    return release_blanks(source, only=only).rstrip("\n") + "\n"
 
 
 def fill_blank(source: str, index: int, code: str) -> str:
@@ -167,8 +162,7 @@ def fill_blank(source: str, index: int, code: str) -> str:
 
 
 def _fails_loudly(source: str, where: str) -> None:
-    with pytest.raises(SyntaxError):
-        compile(TransformerManager().transform_cell(source), where, "exec")
+    assert fails_loudly(source), f"{where}: the released blank does not raise a SyntaxError in IPython"
 
 
 def assert_blanks_well_formed(nb) -> int:

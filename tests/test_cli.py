@@ -14,15 +14,14 @@ def test_train_main_prints_a_real_accuracy(capsys):
 
 def test_train_main_says_what_is_missing_without_the_solutions(tmp_path):
     """In the student bundle (course_lib without solutions/) the script stops with a clear message."""
-    import shutil
     import subprocess
     import sys
     from pathlib import Path
 
     import course_lib
+    from course_lib.grading.sandbox import copy_student_package
 
-    tree = tmp_path / "course_lib"
-    shutil.copytree(Path(course_lib.__file__).parent, tree, ignore=shutil.ignore_patterns("solutions", "__pycache__"))
+    copy_student_package(Path(course_lib.__file__).parent, tmp_path)
     code = ("import sys\n"
             "sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, '__module__', '').startswith('__editable__')]\n"
             "sys.path.insert(0, sys.argv[1])\n"
