@@ -45,8 +45,11 @@ def notebook_run_time(path: Path, repeats: int = 2) -> float:
 
 
 def make_submissions(folder: Path, count: int) -> list[str]:
-    """``count`` students cycling through the shipped examples, in nbgrader's layout."""
-    examples = sorted(p for p in EXAMPLES.glob("*.ipynb"))
+    """``count`` students cycling through the shipped examples a class hands in (the reference,
+    the untouched release, the typical mistakes), in nbgrader's layout. The adversarial ones are
+    left out: they measure time limits and crashes, not throughput, and plain nbgrader stops on
+    the one that is not JSON."""
+    examples = sorted(p for p in EXAMPLES.glob("*.ipynb") if not p.stem.startswith("adv_"))
     students = []
     for index in range(count):
         source = examples[index % len(examples)]
