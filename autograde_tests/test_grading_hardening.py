@@ -189,6 +189,32 @@ def test_sandbox_kernel_reads_its_data_but_not_the_instructors_files(tmp_path):
     assert "own folder allowed" in printed, printed
 
 
+def test_a_caught_refused_read_is_charged_to_the_cell_that_tried(tmp_path):
+    """The kernel reports each refusal to the grader's log before the cell's reply, so the flag
+    lands on the cell that read, never a later one, and the report stays out of the cell's output."""
+    import nbformat
+
+    from course_lib.grading.execute import ExecutionLimits, run_graded_notebook
+    from course_lib.grading.sandbox import ALLOW_ENV, DENY_ENV
+
+    tree, kernels = prepare_sandbox(tmp_path / "out", 2 * 1024**3)
+    work = tmp_path / "work"
+    work.mkdir()
+    read = ("import os\n"
+            f"try:\n    open(os.path.join({str(REPO_ROOT)!r}, 'READ' + 'ME.md')).read()\n"
+            "except PermissionError:\n    pass\n")
+    # Reads in cells 0, 3 and 6; the cells between are quick, so a late report would land on them.
+    sources = [read, "x = 1", "y = 2", read, "z = 3", "pass", read, "pass"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "PYTHONPATH": str(tree),
+           DENY_ENV: str(REPO_ROOT), ALLOW_ENV: os.pathsep.join([str(tree), str(work)])}
+    execution = run_graded_notebook(nb, set(), work, kernels, env, ExecutionLimits(20, 60), tmp_path / "kernel.log")
+    assert sorted(execution.refused) == [0, 3, 6], execution.refused
+    assert all("README.md" in what[0] for what in execution.refused.values())
+    for cell in nb.cells:
+        assert not any("COURSE_LIB_SANDBOX" in str(o) for o in cell.outputs), cell.outputs
+
+
 # The adversarial set against the course's own layers notebook (exact scores of every example
 # are asserted in test_grading_autograde.py; these check the reasons and that only the attacked
 # part loses points).

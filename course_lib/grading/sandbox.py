@@ -52,7 +52,7 @@ def hide_editable_install() -> None:
 DENY_ENV = "COURSE_LIB_SANDBOX_DENY"
 ALLOW_ENV = "COURSE_LIB_SANDBOX_ALLOW"
 # Audit events that start another program: a shell could read what open() may not.
-# Written to the kernel's own stderr (the grader's log, not the cell's output) on each refused
+# Written to the kernel's log (its stderr as started, not the cell's output) on each refused
 # read: the grader flags the cell that tried, even when the submission catches the
 # PermissionError. (Refused program starts are not reported: libraries such as matplotlib probe
 # for programs on import; the source scan flags `subprocess` and friends.)
@@ -72,10 +72,14 @@ def install_read_guard(deny: list[str], allow: list[str]) -> None:
         return any(path == folder or path.startswith(folder + os.sep) for folder in folders)
 
     write = os.write
+    # A copy of the log's descriptor taken before the kernel starts: ipykernel later points fd 2
+    # at a pipe that a thread forwards, so a report written there could reach the log only after
+    # the cell's reply, and be charged to a later cell.
+    log = os.dup(2)
 
     def report(what: str) -> None:
         try:
-            write(2, f"\n{REFUSED_MARK} {what}\n".encode("utf-8", "replace"))
+            write(log, f"\n{REFUSED_MARK} {what}\n".encode("utf-8", "replace"))
         except OSError:
             pass
 
