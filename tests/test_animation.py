@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
 import sys
 import warnings
 
@@ -149,12 +150,36 @@ def test_ffmpeg_missing_is_said_clearly(monkeypatch, tmp_path):
     assert frame_count(shown.data) == 3
 
 
-@pytest.mark.skipif(not animation.ffmpeg_available(), reason="no ffmpeg on this machine")
-def test_mp4_when_ffmpeg_is_present(tmp_path):
+def _an_ffmpeg() -> str | None:
+    """The system's ffmpeg, else the one imageio-ffmpeg ships in its wheel (a test dependency)."""
+    if animation.ffmpeg_available():
+        return matplotlib.rcParams["animation.ffmpeg_path"]
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def test_mp4_and_html5_video_with_an_ffmpeg(monkeypatch, tmp_path):
+    ffmpeg = _an_ffmpeg()
+    if ffmpeg is None:
+        pytest.skip("no ffmpeg on this machine and imageio-ffmpeg (in the test extra) is not installed")
+    monkeypatch.setitem(matplotlib.rcParams, "animation.ffmpeg_path", ffmpeg)
+    assert animation.ffmpeg_available()
     anim = animate_descent_1d(epochs=4, figsize=(4, 3), dpi=50)
     path = save_mp4(anim, tmp_path / "a.mp4")
-    assert path.stat().st_size > 0
-    assert "<video" in to_html5_video(anim)
+    head = path.read_bytes()[:12]
+    assert head[4:8] == b"ftyp", head  # an ISO media (MP4) file
+    probe = subprocess.run([ffmpeg, "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"],
+                           capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    frames = re.findall(r"frame=\s*(\d+)", probe.stderr)
+    assert frames and int(frames[-1]) == 5, probe.stderr[-2000:]  # the start and 4 epochs
+    video = to_html5_video(anim)
+    assert video.startswith("<video") and "data:video/mp4;base64," in video
+    shown = animation.display_animation(anim, prefer="video")
+    assert "<video" in shown.data
 
 
 def test_slider_without_ipywidgets(monkeypatch, capsys):
