@@ -121,6 +121,15 @@ def test_validate_exits_non_zero_when_a_test_fails(tmp_path):
             assert "FAIL" in done.stdout
 
 
+def _sandbox_setup(tmp_path, extra_env: dict[str, str] | None = None):
+    """The grading kernel's spec folder, a working folder and the kernel's environment (the
+    student tree under ``tmp_path/out`` on PYTHONPATH), as autograde prepares them."""
+    tree, kernels = prepare_sandbox(tmp_path / "out", 2 * 1024**3)
+    work = tmp_path / "work"
+    work.mkdir()
+    return kernels, work, {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree), "HOME": str(work), **(extra_env or {})}
+
+
 def _printed_in_sandbox_kernel(tmp_path, code: str, extra_env: dict[str, str] | None = None) -> str:
     """Start the grading kernel as autograde does (its kernelspec, the student tree on
     PYTHONPATH), run ``code`` and return what it printed."""
@@ -129,10 +138,7 @@ def _printed_in_sandbox_kernel(tmp_path, code: str, extra_env: dict[str, str] | 
 
     from course_lib.grading.sandbox import KERNEL_NAME
 
-    tree, kernels = prepare_sandbox(tmp_path / "out", 2 * 1024**3)
-    work = tmp_path / "work"
-    work.mkdir()
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree), "HOME": str(work), **(extra_env or {})}
+    kernels, work, env = _sandbox_setup(tmp_path, extra_env)
     manager = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
     manager.start_kernel(env=env, cwd=str(work))
     client = manager.client()
@@ -197,17 +203,14 @@ def test_a_caught_refused_read_is_charged_to_the_cell_that_tried(tmp_path):
     from course_lib.grading.execute import ExecutionLimits, run_graded_notebook
     from course_lib.grading.sandbox import ALLOW_ENV, DENY_ENV
 
-    tree, kernels = prepare_sandbox(tmp_path / "out", 2 * 1024**3)
-    work = tmp_path / "work"
-    work.mkdir()
+    kernels, work, env = _sandbox_setup(tmp_path, {DENY_ENV: str(REPO_ROOT)})
+    env[ALLOW_ENV] = os.pathsep.join([env["PYTHONPATH"], str(work)])
     read = ("import os\n"
             f"try:\n    open(os.path.join({str(REPO_ROOT)!r}, 'READ' + 'ME.md')).read()\n"
             "except PermissionError:\n    pass\n")
     # Reads in cells 0, 3 and 6; the cells between are quick, so a late report would land on them.
     sources = [read, "x = 1", "y = 2", read, "z = 3", "pass", read, "pass"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "PYTHONPATH": str(tree),
-           DENY_ENV: str(REPO_ROOT), ALLOW_ENV: os.pathsep.join([str(tree), str(work)])}
     execution = run_graded_notebook(nb, set(), work, kernels, env, ExecutionLimits(20, 60), tmp_path / "kernel.log")
     assert sorted(execution.refused) == [0, 3, 6], execution.refused
     assert all("README.md" in what[0] for what in execution.refused.values())

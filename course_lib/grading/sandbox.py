@@ -51,12 +51,12 @@ def hide_editable_install() -> None:
 
 DENY_ENV = "COURSE_LIB_SANDBOX_DENY"
 ALLOW_ENV = "COURSE_LIB_SANDBOX_ALLOW"
-# Audit events that start another program: a shell could read what open() may not.
 # Written to the kernel's log (its stderr as started, not the cell's output) on each refused
 # read: the grader flags the cell that tried, even when the submission catches the
 # PermissionError. (Refused program starts are not reported: libraries such as matplotlib probe
 # for programs on import; the source scan flags `subprocess` and friends.)
 REFUSED_MARK = "COURSE_LIB_SANDBOX_REFUSED"
+# Audit events that start another program: a shell could read what open() may not.
 PROGRAM_EVENTS = {"subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.exec", "os.fork", "pty.spawn"}
 
 
