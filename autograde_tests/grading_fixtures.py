@@ -16,6 +16,7 @@ from course_lib.grading.release import release
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE / "examples"
 FIXTURE = HERE / "fixture_course"
+FIXTURE_JUDGES = HERE / "fixture_judges"
 # Short limits keep the timeout examples quick; the course default is 20 s per cell.
 SETTINGS = Settings(jobs=2, cell_timeout=5, budget=30)
 # The course's notebooks train models in some cells: the course default limits.
@@ -23,8 +24,9 @@ COURSE_SETTINGS = Settings(jobs=2, cell_timeout=20, budget=120)
 
 
 def course_for(assignment: str, build: Path) -> Course:
-    source = FIXTURE if (FIXTURE / assignment).is_dir() else REPO_ROOT / "notebooks"
-    return Course(root=REPO_ROOT, source=source, build=build)
+    if (FIXTURE / assignment).is_dir():
+        return Course(root=REPO_ROOT, source=FIXTURE, build=build, judges=FIXTURE_JUDGES)
+    return Course(root=REPO_ROOT, source=REPO_ROOT / "notebooks", build=build)
 
 
 def hidden_lines(source_path: Path) -> list[str]:

@@ -35,13 +35,10 @@ from course_lib.grading.release import release  # noqa: E402
 from mutant_catalog import MUTANTS  # noqa: E402
 from mutation import NotebookRun, Variant  # noqa: E402
 
+from grading_fixtures import course_for  # noqa: E402
+
 EXAMPLES = HERE / "examples"
 FIXTURE_SOURCE = HERE / "fixture_course"
-
-
-def course_for(assignment: str, build: Path) -> Course:
-    source = FIXTURE_SOURCE if (FIXTURE_SOURCE / assignment).is_dir() else ROOT / "notebooks"
-    return Course(root=ROOT, source=source, build=build)
 
 
 def answer_code(source: str) -> str:

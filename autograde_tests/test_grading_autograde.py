@@ -10,7 +10,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course_lib.grading.autograde import autograde
-from course_lib.grading.scoring import MESSAGE_LIMIT
+from course_lib.grading.messages import MESSAGE_LIMIT
 
 from grading_fixtures import EXAMPLES, SETTINGS, expected_scores, hidden_lines
 

@@ -24,9 +24,9 @@ from course_lib.checks.common import (
     failure,
     fmt,
     passed,
-    replaced_globals,
 )
 from course_lib.gradient_check import numerical_gradient, numerical_gradient_array, rel_error
+from course_lib.checks.spies import LOOP_LEARNING_RATE, LossCalls, loop_data, loop_trace
 from course_lib.layer import Layer
 
 # The mistakes these checks recognise by name, with what they look like.
@@ -106,6 +106,13 @@ _CCE = 7 * math.log(2) / 4
 
 def check_cce(cce) -> None:
     """``cce(y, yhat)``: the mean over samples of ``-sum_k y_k log yhat_k``."""
+    cce_worked_examples(cce)
+    cce_zero_probabilities(cce)
+    passed("cce", 5)
+
+
+def cce_worked_examples(cce) -> None:
+    """The hand case (named mistakes: per sample, sum, sign, classes, all entries) and yhat = 1/3."""
     name = "cce"
     value = call(name, cce, _Y.copy(), _YHAT.copy())
     if np.ndim(value) > 0 and np.size(value) == _Y.shape[1]:
@@ -130,6 +137,16 @@ def check_cce(cce) -> None:
                 raise failure(name, mistake, f"got {got:.6f}, expected {_CCE:.6f} (= 7 log 2 / 4): {hint}")
         raise failure(name, "wrong_value", f"for correct-class probabilities 1/2, 1/4, 1/8, 1/2 expected "
                                             f"(log 2 + log 4 + log 8 + log 2) / 4 = {_CCE:.6f}, got {got:.6f}")
+    uniform = as_float(coerce(name, call(name, cce, _Y.copy(), np.full(_Y.shape, 1 / 3)), "cce(y, 1/3)"),
+                       "cce(y, 1/3)")
+    if not math.isclose(uniform, math.log(3), rel_tol=1e-9):
+        raise failure(name, "wrong_value",
+                       f"yhat = 1/3 everywhere should cost log 3 = {math.log(3):.6f}, got {uniform:.6f}")
+
+
+def cce_zero_probabilities(cce) -> None:
+    """Probabilities of exactly 0: the loss stays finite and a perfect prediction costs 0."""
+    name = "cce"
     log_of_zero = ("cce_log_of_zero", "got inf or nan when yhat has entries exactly 0 (softmax can underflow, and "
                                       "0 * log 0 is nan): clip yhat to [EPS, 1] before taking the log")
     # Exact zeros: a wrong class at 0, then a correct class at 0.
@@ -144,16 +161,18 @@ def check_cce(cce) -> None:
                        "cce(y, y)")
     if abs(perfect) > 1e-9:
         raise failure(name, "wrong_value", f"a perfect prediction (yhat = y) should cost 0, got {perfect:.6g}")
-    uniform = as_float(coerce(name, call(name, cce, _Y.copy(), np.full(_Y.shape, 1 / 3)), "cce(y, 1/3)"),
-                       "cce(y, 1/3)")
-    if not math.isclose(uniform, math.log(3), rel_tol=1e-9):
-        raise failure(name, "wrong_value",
-                       f"yhat = 1/3 everywhere should cost log 3 = {math.log(3):.6f}, got {uniform:.6f}")
-    passed(name, 5)
 
 
 def check_cce_gradient(cce_gradient) -> None:
     """``cce_gradient(y, yhat)``: the per-sample gradient ``-y / yhat`` (classes x samples)."""
+    name = "cce_gradient"
+    cce_gradient_worked_example(cce_gradient)
+    cce_gradient_zero_probabilities(cce_gradient)
+    passed(name, 3)
+
+
+def cce_gradient_worked_example(cce_gradient) -> None:
+    """The hand case, with its named mistakes."""
     name = "cce_gradient"
     # -y / yhat of the hand case: -2, -4, -8, -2 at the correct classes, 0 elsewhere.
     expected = np.array([[-2, 0, 0, 0], [0, -4, 0, -2], [0, 0, -8, 0]], dtype=np.float64)
@@ -180,13 +199,17 @@ def check_cce_gradient(cce_gradient) -> None:
                 raise failure(name, mistake, hint)
         raise failure(name, "wrong_value", f"for y =\n{fmt(_Y)}\nand yhat =\n{fmt(_YHAT)}\n"
                                             f"expected\n{fmt(expected)}\ngot\n{fmt(got)}")
+
+
+def cce_gradient_zero_probabilities(cce_gradient) -> None:
+    """Probabilities of exactly 0: the gradient stays finite."""
+    name = "cce_gradient"
     zeros = _YHAT.copy()
     zeros[:, 0] = [1.0, 0.0, 0.0]
     zeros[:, 1] = [0.5, 0.0, 0.5]
     coerce(name, call(name, cce_gradient, _Y.copy(), zeros), "cce_gradient(y, yhat with zeros)", not_finite=(
         "cce_gradient_divides_by_zero", "got inf or nan when yhat has entries exactly 0: clip yhat to [EPS, 1] "
                                         "before dividing"))
-    passed(name, 3)
 
 
 # --- Softmax ---------------------------------------------------------------------------------
@@ -218,6 +241,13 @@ def _softmax_forward(check: str, Softmax, Z: np.ndarray, not_finite=None) -> tup
 
 def check_softmax_forward(Softmax) -> None:
     """``Softmax().forward(z)``: each column ``exp(z - max z) / sum exp(z - max z)``."""
+    softmax_forward_worked_example(Softmax)
+    softmax_forward_large_scores(Softmax)
+    passed("Softmax.forward", 4)
+
+
+def softmax_forward_worked_example(Softmax) -> None:
+    """The hand case, with the axis mistakes named; the output stored, the input left as it was."""
     name = "Softmax.forward"
     a, _ = _softmax_forward(name, Softmax, _Z)
     if not close(a, _A):
@@ -234,6 +264,11 @@ def check_softmax_forward(Softmax) -> None:
                                                          "probabilities; subtract each column's max (axis=0)")
         raise failure(name, "wrong_value", f"for z =\n{fmt(_Z)}\nexpected\n{fmt(_A)}\n(e.g. z = [0, log 2, log 3] "
                                             f"gives [1/6, 2/6, 3/6]), got\n{fmt(a)}")
+
+
+def softmax_forward_large_scores(Softmax) -> None:
+    """Scores of 1000 and columns of very different scales: no overflow, each column's own max."""
+    name = "Softmax.forward"
     big = np.array([[1000.0], [1000.0], [0.0]])
     a, _ = _softmax_forward(name, Softmax, big, not_finite=(
         "softmax_overflow", "got inf or nan for z = [1000, 1000, 0]: exp(1000) overflows; subtract each "
@@ -247,7 +282,6 @@ def check_softmax_forward(Softmax) -> None:
     if not close(a[:, 1], np.array([1 / 4, 1 / 4, 1 / 2])):
         raise failure(name, "wrong_value", f"for the column z = [-1000, -1000, -1000 + log 2] expected "
                                             f"[1/4, 1/4, 1/2], got {fmt(a[:, 1])}")
-    passed(name, 4)
 
 
 def check_softmax_backward(Softmax) -> None:
@@ -426,83 +460,6 @@ def _weights_gradient_shape(name: str, dW, shape: tuple[int, int], raised: str =
 
 # --- the training loop -----------------------------------------------------------------------
 
-class _Tag(Layer):
-    """First spy layer: forward adds 100 to its input (so the next layer can tell it was
-    chained); backward records what it gets and returns zeros."""
-
-    def __init__(self, log):
-        super().__init__()
-        self.log = log
-
-    def forward(self, input):
-        self.log.append(("forward", "tag", np.array(input, dtype=np.float64)))
-        return np.array(input, dtype=np.float64) + 100.0
-
-    def backward(self, output_gradient, learning_rate):
-        self.log.append(("backward", "tag", np.array(output_gradient, dtype=np.float64), learning_rate))
-        return np.zeros((2, np.shape(output_gradient)[1]))
-
-
-class _Table(Layer):
-    """Last spy layer: returns fixed probabilities ``P[:, sample]`` for the samples whose ids
-    (row 0 of the input, minus 100) it receives; backward records and returns a marker."""
-
-    def __init__(self, log, P):
-        super().__init__()
-        self.log, self.P, self.calls = log, P, 0
-
-    def forward(self, input):
-        input = np.array(input, dtype=np.float64)
-        ids = np.rint(input[0] - 100).astype(int)
-        self.log.append(("forward", "table", input))
-        self.output = self.P[:, np.clip(ids, 0, self.P.shape[1] - 1)]
-        return self.output.copy()
-
-    def backward(self, output_gradient, learning_rate):
-        self.calls += 1
-        self.log.append(("backward", "table", np.array(output_gradient, dtype=np.float64), learning_rate))
-        return np.full((2, np.shape(output_gradient)[1]), 1000.0 + self.calls)
-
-
-def _loop_data(num_samples: int, num_classes: int, rng: np.random.Generator):
-    """X whose row 0 is the sample id, Y one-hot, and a fixed probability table P."""
-    X = np.vstack([np.arange(num_samples, dtype=np.float64), rng.standard_normal(num_samples)])
-    y = np.arange(num_samples) % num_classes
-    Y = np.eye(num_classes)[:, y]
-    P = rng.uniform(0.1, 1.0, (num_classes, num_samples))
-    return X, Y, P / P.sum(axis=0)
-
-
-class _LossSpies:
-    """Stand-ins for the notebook's ``cce`` and ``cce_gradient`` while the loop is checked, so
-    that the loop's points do not depend on those answers: every call is logged and answered
-    with a marker (the k-th loss is ``0.5 + k / 8``, the k-th gradient is filled with ``3 + k``)."""
-
-    def __init__(self):
-        self.losses: list[tuple[np.ndarray, np.ndarray]] = []
-        self.gradients: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def cce(self, y, yhat):
-        self.losses.append((np.array(y, dtype=np.float64), np.array(yhat, dtype=np.float64)))
-        return 0.5 + len(self.losses) / 8
-
-    def cce_gradient(self, y, yhat):
-        self.gradients.append((np.array(y, dtype=np.float64), np.array(yhat, dtype=np.float64)))
-        return np.full(np.shape(yhat), 3.0 + len(self.gradients))
-
-
-def _run_loop(name, train_layers, X, Y, P, epochs, batch_size, learning_rate, seed, spies):
-    """Run the student's loop on the spy layers, with the loss spies standing in for the
-    notebook's ``cce`` and ``cce_gradient`` when ``spies`` is given; returns (result, log)."""
-    log: list = []
-    network = [_Tag(log), _Table(log, P)]
-    stand_ins = dict(cce=spies.cce, cce_gradient=spies.cce_gradient) if spies else {}
-    with replaced_globals(train_layers, **stand_ins):
-        result = call(name, train_layers, network, X.copy(), Y.copy(), epochs, batch_size, learning_rate,
-                      np.random.default_rng(seed))
-    return result, log
-
-
 def check_training_loop(train_layers, *, num_samples=11, batch_size=3, epochs=3, seed=5) -> None:
     """``train_layers(network, X, Y, epochs, batch_size, learning_rate, rng)`` on a list of spy
     layers: every batch of every epoch goes forward through the layers in order and backward
@@ -510,14 +467,18 @@ def check_training_loop(train_layers, *, num_samples=11, batch_size=3, epochs=3,
     ``cce`` and ``cce_gradient`` (when it calls them by those names), so a mistake in those two
     costs nothing here."""
     name = "train_layers"
-    X, Y, P = _loop_data(num_samples, 3, np.random.default_rng(seed))
-    learning_rate = 0.25
-    spies = _LossSpies()
-    result, log = _run_loop(name, train_layers, X, Y, P, epochs, batch_size, learning_rate, seed, spies)
-    if not (spies.losses and spies.gradients):
-        # The loop computes the loss or its gradient itself: check it with what it uses.
-        spies = None
-        result, log = _run_loop(name, train_layers, X, Y, P, epochs, batch_size, learning_rate, seed, None)
+    trace = call(name, loop_trace, train_layers, num_samples=num_samples, batch_size=batch_size, epochs=epochs, seed=seed)
+    check_loop_trace(trace, num_samples=num_samples, batch_size=batch_size, epochs=epochs, seed=seed)
+
+
+def check_loop_trace(trace: dict, *, num_samples=11, batch_size=3, epochs=3, seed=5) -> None:
+    """The checks of ``check_training_loop`` on what ``spies.loop_trace`` recorded (plain data,
+    so that the grader can judge a trace made in the grading kernel)."""
+    name = "train_layers"
+    X, Y, P = loop_data(num_samples, 3, np.random.default_rng(seed))
+    learning_rate = LOOP_LEARNING_RATE
+    result, log = trace["result"], trace["log"]
+    spies = LossCalls(trace["losses"], trace["gradients"]) if trace["spied"] else None
     if result is None or np.ndim(result) != 1 or np.size(result) != epochs:
         raise failure(name, "loop_wrong_return",
                        f"should return a list of {epochs} numbers (the mean loss of each epoch), got {result!r:.80}")

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -19,11 +17,12 @@ from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from course_lib.grading.course import REPO_ROOT, Course, grade_id, is_grade, is_solution, nbgrader_meta, read_notebook, use_tool_env
-from course_lib.grading.sandbox import ALLOW_ENV, DEFAULT_MEMORY, DENY_ENV, copy_student_package, write_kernelspec
+from course_lib.grading.course import REPO_ROOT, Course, use_tool_env
+from course_lib.grading.pipeline import grade_submission, zero_result
+from course_lib.grading.record import atomic_write, open_gradebook, read_result, result_path, write_gradebook
+from course_lib.grading.records import CellLimits, Result, Status, Task
+from course_lib.grading.sandbox import DEFAULT_MEMORY, copy_student_package, write_kernelspec
 from course_lib.grading.submissions import Submission, find_submissions
-
-PIPELINE_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -35,12 +34,9 @@ class Settings:
     budget: float = 120.0
     memory: int = DEFAULT_MEMORY
 
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    @property
+    def limits(self) -> CellLimits:
+        return CellLimits(cell_timeout=self.cell_timeout, budget=self.budget)
 
 
 def _sha(*parts: bytes) -> str:
@@ -50,133 +46,28 @@ def _sha(*parts: bytes) -> str:
     return digest.hexdigest()
 
 
-def graded_cells(nb) -> list[tuple[str, float]]:
-    return [(grade_id(c), float(nbgrader_meta(c).get("points", 0))) for c in nb.cells if is_grade(c) and not is_solution(c)]
+def _pipeline_code() -> bytes:
+    """The grader's own code that decides a result (the resume cache keys on it)."""
+    package = Path(__file__).resolve().parents[1]
+    files = sorted(package.glob("grading/*.py")) + sorted(package.glob("checks/*.py")) + [package / "probe.py", package / "probe_codec.py"]
+    return b"".join(f.read_bytes() for f in files if f.is_file())
 
 
-def _zero_result(task: dict, status: str, message: str) -> dict:
-    source = read_notebook(Path(task["source"]))
-    cells = [{"grade_id": g, "points": p, "score": 0.0, "status": "failed", "message": message} for g, p in graded_cells(source)]
-    return {"student": task["student"], "assignment": task["assignment"], "status": status, "cells": cells,
-            "score": 0.0, "max_score": sum(p for _, p in graded_cells(source)), "flags": [], "notes": [message],
-            "seconds": 0.0, "retried": None, "key": task["key"]}
-
-
-def grade_submission(task: dict) -> dict:
-    """Grade one submission (runs in a worker process); writes and returns its result."""
-    from course_lib.grading.execute import ExecutionLimits, KernelStartError, run_graded_notebook
-    from course_lib.grading.feedback import feedback_html
-    from course_lib.grading.restore import rebuild
-    from course_lib.grading.scan import Flag, scan_cell
-    from course_lib.grading.scoring import score_cells
-    import nbformat
-
-    out = Path(task["out"])
-    student, assignment = task["student"], task["assignment"]
-    release_nb = read_notebook(Path(task["release"]))
-    rebuilt = None
-    try:
-        student_nb = read_notebook(Path(task["path"]))
-    except ValueError as error:
-        result = _zero_result(task, "invalid", f"the submission could not be read: {error}")
-    else:
-        source_nb = read_notebook(Path(task["source"]))
-        rebuilt = rebuild(student_nb, source_nb, release_nb)
-        flags = [f for i in sorted(rebuilt.student_cells) if rebuilt.nb.cells[i].cell_type == "code"
-                 for f in scan_cell(i, rebuilt.nb.cells[i].source)]
-        graded = {i for i, c in enumerate(rebuilt.nb.cells) if is_grade(c) and not is_solution(c)}
-        limits = ExecutionLimits(task["cell_timeout"], task["budget"])
-        with tempfile.TemporaryDirectory(prefix=f"grade-{student}-") as workdir:
-            work = Path(workdir)
-            for extra in Path(task["release"]).parent.iterdir():
-                if extra.suffix != ".ipynb" and extra.is_file():
-                    shutil.copy(extra, work / extra.name)
-            env = {
-                "PATH": os.environ.get("PATH", ""), "HOME": str(work), "IPYTHONDIR": str(work / ".ipython"),
-                "PYTHONPATH": task["tree"], "COURSE_LIB_DATA": task["data"], "MPLBACKEND": "Agg",
-                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                "PYTHONHASHSEED": "0", "LANG": "C.UTF-8", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-                # The kernel may read its own tree, the data and its working folder, nothing else of the
-                # instructor's: not the repository (sources, hidden tests, solutions) nor the submissions.
-                DENY_ENV: os.pathsep.join([str(REPO_ROOT), str(Path(task["path"]).resolve().parent)]),
-                ALLOW_ENV: os.pathsep.join([task["tree"], task["data"], str(work)]),
-            }
-            log = out / "logs" / f"{student}.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                execution = run_graded_notebook(rebuilt.nb, graded, work, Path(task["kernels"]), env, limits, log, task.get("ports"))
-            except KernelStartError as error:
-                result = _zero_result(task, "error", str(error))
-            else:
-                # A read the sandbox refused (a path built at run time, which the source
-                # scan cannot see) is flagged like the scan's hits, from the cell that tried it on.
-                flags += [Flag(i, "files", "from", "tried to read the instructor's files (refused by the sandbox)", what[:80])
-                          for i, tried in sorted(execution.refused.items()) for what in tried[:1]]
-                scores = score_cells(rebuilt, execution, flags)
-                result = {
-                    "student": student, "assignment": assignment, "status": "graded",
-                    "cells": [s.as_dict() for s in scores],
-                    "score": sum(s.score for s in scores), "max_score": sum(s.points for s in scores),
-                    "flags": [f.describe() for f in flags],
-                    "notes": rebuilt.notes + ([execution.stopped] if execution.stopped else []),
-                    "seconds": round(execution.seconds, 3), "retried": execution.retried, "key": task["key"],
-                }
-        nb_path = out / "autograded" / student / f"{assignment}.ipynb"
-        nb_path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(rebuilt.nb, str(nb_path))
-        if task.get("nbgrader_autograded"):
-            # nbgrader's own place, autograded/<student>/<assignment>/, where the formgrader looks.
-            nbgrader_path = Path(task["nbgrader_autograded"]) / student / assignment / f"{assignment}.ipynb"
-            nbgrader_path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(rebuilt.nb, str(nbgrader_path))
-            stamp = Path(task["path"]).parent / "timestamp.txt"
-            if stamp.is_file():
-                shutil.copy(stamp, nbgrader_path.parent / "timestamp.txt")
-    _atomic_write(out / "feedback" / f"{student}.html", feedback_html(result, rebuilt.nb if rebuilt else None, release_nb))
-    _atomic_write(out / "results" / f"{student}.json", json.dumps(result, indent=1))
-    return result
-
-
-def _safe_grade(task: dict) -> dict:
+def _safe_grade(task: Task) -> Result:
     try:
         return grade_submission(task)
     except Exception:
-        result = _zero_result(task, "error", "the grader failed on this submission: " + traceback.format_exc(limit=3)[-300:])
-        _atomic_write(Path(task["out"]) / "results" / f"{task['student']}.json", json.dumps(result, indent=1))
+        result = zero_result(task, Status.ERROR, "the grader failed on this submission: " + traceback.format_exc(limit=3)[-300:])
+        atomic_write(result_path(Path(task.out), task.student), json.dumps(result.to_dict(), indent=1))
         return result
 
 
 def prepare_sandbox(out: Path, memory: int) -> tuple[Path, Path]:
-    """The student's course_lib tree (no solutions) and the sandbox kernelspec folder."""
+    """The student's course_lib tree (no solutions, no judges) and the sandbox kernelspec folder."""
     tree = out / "_sandbox" / "tree"
     copy_student_package(REPO_ROOT / "course_lib", tree)
     kernels = write_kernelspec(out / "_sandbox" / "kernels", memory)
     return tree, kernels
-
-
-def open_gradebook(db_url: str):
-    """nbgrader's gradebook (opened once per run: opening it runs alembic)."""
-    from nbgrader.api import Gradebook
-
-    return Gradebook(db_url)
-
-
-def write_gradebook(gb, result: dict) -> None:
-    """Write one result's scores into nbgrader's gradebook ``gb`` (idempotent)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        gb.update_or_create_student(result["student"])
-        gb.update_or_create_submission(result["assignment"], result["student"])
-        notebook = gb.find_submission_notebook(result["assignment"], result["assignment"], result["student"])
-        notebook.flagged = bool(result["flags"]) or result["status"] != "graded"
-        for cell in result["cells"]:
-            grade = gb.find_grade(cell["grade_id"], result["assignment"], result["assignment"], result["student"])
-            grade.auto_score = cell["score"]
-            # Every graded cell is scored here: like nbgrader's own autograde, nothing is left for a human.
-            grade.needs_manual_grade = grade.manual_score is not None
-        gb.db.commit()
 
 
 def autograde(
@@ -187,7 +78,7 @@ def autograde(
     settings: Settings = Settings(),
     progress: bool = True,
     ports: dict[str, list[int]] | None = None,
-) -> list[dict]:
+) -> list[Result]:
     """Grade every submission of ``assignment``; returns the results sorted by student.
 
     ``out`` (default ``build/grading/<assignment>``) receives results/, feedback/,
@@ -201,28 +92,23 @@ def autograde(
     out.mkdir(parents=True, exist_ok=True)
     if not isinstance(submissions, list):
         submissions = find_submissions(Path(submissions), assignment)
-    source, release = course.source_notebook(assignment), course.release_notebook(assignment)
+    source, release, judge = course.source_notebook(assignment), course.release_notebook(assignment), course.judge(assignment)
     tree, kernels = prepare_sandbox(out, settings.memory)
-    common = _sha(source.read_bytes(), release.read_bytes(), PIPELINE_VERSION.encode(),
+    common = _sha(source.read_bytes(), release.read_bytes(), judge.read_bytes(), _pipeline_code(),
                   json.dumps(asdict(settings) | {"jobs": 0}).encode())
     data_dir = os.environ.get("COURSE_LIB_DATA", str(REPO_ROOT / "data"))
     tasks, results = [], {}
     for sub in submissions:
         key = _sha(common.encode(), sub.path.read_bytes())
-        task = {"student": sub.student, "assignment": assignment, "path": str(sub.path), "source": str(source),
-                "release": str(release), "out": str(out), "tree": str(tree), "kernels": str(kernels),
-                "data": data_dir, "cell_timeout": settings.cell_timeout, "budget": settings.budget, "key": key,
-                "ports": (ports or {}).get(sub.student),
-                "nbgrader_autograded": str(course.nbgrader_dir / "autograded")}
-        cached = out / "results" / f"{sub.student}.json"
-        if cached.is_file():
-            try:
-                previous = json.loads(cached.read_text())
-            except ValueError:
-                previous = {}
-            if previous.get("key") == key and previous.get("status") in ("graded", "invalid"):
-                results[sub.student] = previous
-                continue
+        task = Task(student=sub.student, assignment=assignment, path=str(sub.path), source=str(source),
+                    release=str(release), judge=str(judge), out=str(out), tree=str(tree), kernels=str(kernels),
+                    data=data_dir, key=key, limits=settings.limits,
+                    ports=tuple((ports or {}).get(sub.student) or ()) or None,
+                    nbgrader_autograded=str(course.nbgrader_dir / "autograded"))
+        previous = read_result(out, sub.student)
+        if previous is not None and previous.key == key and previous.status in (Status.GRADED, Status.INVALID, Status.TOO_BIG):
+            results[sub.student] = previous
+            continue
         tasks.append(task)
     bar = tqdm(total=len(submissions), desc=f"autograde {assignment}", unit="nb", disable=not progress)
     bar.update(len(results))
@@ -242,16 +128,16 @@ def autograde(
                     except BrokenProcessPool:
                         broken.append(task)
                         continue
-                    results[task["student"]] = result
+                    results[task.student] = result
                     write_gradebook(gb, result)
                     bar.update(1)
             pending = []
             for task in broken:
-                attempts[task["student"]] = attempts.get(task["student"], 0) + 1
-                if attempts[task["student"]] >= 2:
-                    result = _zero_result(task, "error", "the grader's worker crashed twice on this submission")
-                    _atomic_write(out / "results" / f"{task['student']}.json", json.dumps(result, indent=1))
-                    results[task["student"]] = result
+                attempts[task.student] = attempts.get(task.student, 0) + 1
+                if attempts[task.student] >= 2:
+                    result = zero_result(task, Status.ERROR, "the grader's worker crashed twice on this submission")
+                    atomic_write(result_path(out, task.student), json.dumps(result.to_dict(), indent=1))
+                    results[task.student] = result
                     write_gradebook(gb, result)
                     bar.update(1)
                 else:

@@ -18,6 +18,7 @@ from course_lib.grading.course import REPO_ROOT, Course
 
 EXAMPLES = REPO_ROOT / "autograde_tests" / "examples"
 FIXTURE = REPO_ROOT / "autograde_tests" / "fixture_course"
+FIXTURE_JUDGES = REPO_ROOT / "autograde_tests" / "fixture_judges"
 
 
 def _settings(args):
@@ -109,7 +110,7 @@ def demo(course: Course, args) -> int:
         if (EXAMPLES / assignment).is_dir():
             _grade(course, assignment, EXAMPLES / assignment, args)
     if (EXAMPLES / "tiny").is_dir():
-        fixture = Course(root=REPO_ROOT, source=FIXTURE, build=course.build / "fixture")
+        fixture = Course(root=REPO_ROOT, source=FIXTURE, build=course.build / "fixture", judges=FIXTURE_JUDGES)
         _release_all(fixture, ["tiny"])
         print("the adversarial examples (on the pipeline's fixture notebook `tiny`):")
         _grade(fixture, "tiny", EXAMPLES / "tiny", args)

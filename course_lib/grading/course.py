@@ -14,12 +14,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass(frozen=True)
 class Course:
-    """A course tree: ``source`` holds ``<assignment>/<assignment>.ipynb``; everything the
-    pipeline writes goes under ``build``."""
+    """A course tree: ``source`` holds ``<assignment>/<assignment>.ipynb``, ``judges`` the
+    judge module ``<assignment>.py`` of each; everything the pipeline writes goes under ``build``."""
 
     root: Path = REPO_ROOT
     source: Path = REPO_ROOT / "notebooks"
     build: Path = REPO_ROOT / "build"
+    judges: Path = REPO_ROOT / "course_lib" / "judges"
 
     @property
     def nbgrader_dir(self) -> Path:
@@ -45,6 +46,14 @@ class Course:
         path = self.source / assignment / f"{assignment}.ipynb"
         if not path.is_file():
             raise FileNotFoundError(f"no source notebook for assignment {assignment!r}: {path} does not exist")
+        return path
+
+    def judge(self, assignment: str) -> Path:
+        """The assignment's judge module (the named checks of its graded cells)."""
+        path = self.judges / f"{assignment}.py"
+        if not path.is_file():
+            raise FileNotFoundError(f"no judge for assignment {assignment!r}: {path} does not exist (it lists the named "
+                                    f"checks of every graded cell; see course_lib/grading/judge.py)")
         return path
 
     def release_notebook(self, assignment: str) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from course_lib.grading.sandbox import KERNEL_NAME, REFUSED_MARK
+from course_lib.probe import MIME as PROBE_MIME
 
 OUTPUT_LIMIT = 200_000  # characters of output kept per cell
 PROBE_TIMEOUT = 5.0
@@ -31,6 +33,9 @@ class ExecutionLimits:
 
     cell_timeout: float = 20.0
     budget: float = 120.0
+
+
+AfterGraded = Callable[[int, "Prober | None"], None]
 
 
 @dataclass
@@ -62,6 +67,8 @@ class LimitedClient(NotebookClient):
     sentinel: str | None = None
     sentinel_seen: bool = False
     timed_out: bool = False
+    probe_limit: int | None = None
+    probe_oversize: bool = False
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timed_out = True
@@ -69,6 +76,15 @@ class LimitedClient(NotebookClient):
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
+        if self.probe_limit is not None:
+            # A probe keeps only its reply (display_data of the probe's MIME type), within its cap.
+            data = content.get("data") or {}
+            reply = data.get(PROBE_MIME) if msg["msg_type"] == "display_data" and isinstance(data, dict) else None
+            if isinstance(reply, str) and len(reply) <= self.probe_limit:
+                outs[:] = [nbformat.v4.new_output("display_data", data={PROBE_MIME: reply})]
+            elif reply is not None:
+                self.probe_oversize = True
+            return None
         if self.sentinel and msg["msg_type"] == "stream" and self.sentinel in content.get("text", ""):
             self.sentinel_seen = True
             content["text"] = content["text"].replace(self.sentinel + "\n", "").replace(self.sentinel, "")
@@ -99,12 +115,15 @@ def run_graded_notebook(
     limits: ExecutionLimits,
     log_path: Path,
     ports: list[int] | None = None,
+    after_graded: AfterGraded | None = None,
 ) -> Execution:
     """Execute ``nb`` in place in a sandbox kernel; retry once on "Address already in use".
 
-    ``ports`` (shell, iopub, stdin, control, hb) fixes the first attempt's ports."""
+    ``ports`` (shell, iopub, stdin, control, hb) fixes the first attempt's ports. After each
+    graded cell that ran, ``after_graded(index, probe)`` is called with a ``probe(code)`` that
+    runs code in the kernel at that point and returns the probe reply (see ``Prober``)."""
     try:
-        return _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports)
+        return _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, after_graded)
     except KernelStartError as error:
         if "Address already in use" not in error.log:
             raise
@@ -112,12 +131,12 @@ def run_graded_notebook(
             if cell.cell_type == "code":
                 cell.outputs = []
                 cell.execution_count = None
-        execution = _run(nb, graded, workdir, kernel_dir, env, limits, log_path, None)
+        execution = _run(nb, graded, workdir, kernel_dir, env, limits, log_path, None, after_graded)
         execution.retried = "the kernel's port was taken (Address already in use); retried once"
         return execution
 
 
-def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports) -> Execution:
+def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, after_graded) -> Execution:
     execution = Execution()
     km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]))
     if ports is not None:
@@ -144,7 +163,7 @@ def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports) -> Execu
                 pass
             raise KernelStartError(f"the kernel did not start: {type(error).__name__}: {error}", text) from None
         try:
-            _run_cells(client, km, nb, graded, limits, start, execution, log_path)
+            _run_cells(client, km, nb, graded, limits, start, execution, log_path, after_graded)
         finally:
             # The client does not own a kernel manager it was given: stop the kernel here.
             try:
@@ -169,7 +188,7 @@ def _refusals(log_path: Path, offset: int) -> tuple[list[str], int]:
     return [line.split(REFUSED_MARK, 1)[1].strip() for line in lines if REFUSED_MARK in line], offset + len(data)
 
 
-def _run_cells(client, km, nb, graded, limits, start, execution, log_path) -> None:
+def _run_cells(client, km, nb, graded, limits, start, execution, log_path, after_graded) -> None:
     offset = 0
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -220,6 +239,8 @@ def _run_cells(client, km, nb, graded, limits, start, execution, log_path) -> No
         if index in graded and client.sentinel_seen and execution.status.get(index) == "ok":
             execution.completed.add(index)
         client.sentinel = None
+        if after_graded is not None and index in graded:
+            after_graded(index, None if execution.stopped else Prober(client, index, limits, execution))
 
 
 def _responsive(client, index) -> bool:
@@ -234,3 +255,52 @@ def _responsive(client, index) -> bool:
     finally:
         client.nb.cells[index] = cell  # execute_cell stores the probe at ``index``
     return not client.timed_out
+
+
+class ProbeFailed(RuntimeError):
+    """Running a probe failed; the message says why in the student's terms."""
+
+
+class Prober:
+    """Runs probe code in the live kernel right after graded cell ``index`` and returns the
+    reply's base64 text (the last display of the probe's MIME type), bounded by
+    ``limits.probe_reply``. A timeout or a dead kernel stops the notebook like a cell would."""
+
+    def __init__(self, client, index: int, limits, execution: Execution):
+        self.client, self.index, self.limits, self.execution = client, index, limits, execution
+
+    def __call__(self, code: str) -> str:
+        client, execution = self.client, self.execution
+        if execution.stopped:
+            raise ProbeFailed(f"your code could not be run: {execution.stopped}")
+        cell = nbformat.v4.new_code_cell(code)
+        saved = client.nb.cells[self.index]
+        client.timeout = max(1, int(self.limits.cell_timeout))
+        client.timed_out, client.sentinel = False, None
+        client.probe_limit, client.probe_oversize = getattr(self.limits, "probe_reply", 64 * 1024**2), False
+        try:
+            client.execute_cell(cell, self.index, store_history=False)
+        except DeadKernelError:
+            execution.stopped = f"the kernel died while the tests of cell {self.index} called your code"
+            raise ProbeFailed("the kernel died while the tests called your code (os._exit, a crash or the memory limit)") from None
+        except Exception as error:  # noqa: BLE001 - a protocol failure stops this notebook only
+            execution.stopped = f"the tests of cell {self.index} could not run: {type(error).__name__}"
+            raise ProbeFailed(f"the tests could not call your code ({type(error).__name__})") from None
+        finally:
+            client.probe_limit = None
+            client.nb.cells[self.index] = saved  # execute_cell stores the probe cell at ``index``
+        if client.timed_out:
+            limit = client.timeout
+            if not _responsive(client, self.index):
+                execution.stopped = f"the tests of cell {self.index} ran over the {limit} s limit and the kernel ignored the interrupt"
+            raise ProbeFailed(f"your code did not finish within {limit} s when the tests called it")
+        if client.probe_oversize:
+            raise ProbeFailed("what your code returned was larger than the grader accepts")
+        replies = [o for o in cell.outputs if o.get("output_type") == "display_data" and PROBE_MIME in o.get("data", {})]
+        if not replies:
+            errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+            why = f" ({errors[0].get('ename')})" if errors else ""
+            raise ProbeFailed(f"the tests could not call your code{why}: is something in the notebook replacing "
+                              f"Python's or IPython's own machinery?")
+        return replies[-1]["data"][PROBE_MIME]
+

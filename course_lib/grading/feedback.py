@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 
 from course_lib.grading.course import grade_id, is_grade, is_solution
+from course_lib.grading.records import CellResult, Result
 
 STYLE = """body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto}
@@ -18,21 +19,35 @@ def _text_outputs(cell, limit: int = 4000) -> str:
     return text[:limit]
 
 
-def feedback_html(result: dict, rebuilt_nb, release_nb) -> str:
-    """The student's feedback page (``result`` as written by the autograde step)."""
+def _checks_html(cell: CellResult) -> str:
+    """The cell's named checks: a line each, the failed ones with their message."""
+    e = html.escape
+    passed = sum(v.passed for v in cell.checks)
+    rows = [f"<p>{passed} of {len(cell.checks)} checks passed: {cell.score:g} / {cell.points:g}</p><ul>"]
+    for v in cell.checks:
+        if v.passed:
+            rows.append(f"<li class='passed'>\u2714 {e(v.name)}</li>")
+        else:
+            rows.append(f"<li class='failed'>\u2718 {e(v.name)}: {e(v.message)}</li>")
+    rows.append("</ul>")
+    return "".join(rows)
+
+
+def feedback_html(result: Result, rebuilt_nb, release_nb) -> str:
+    """The student's feedback page."""
     e = html.escape
     released = {grade_id(c): c for c in release_nb.cells if grade_id(c)}
-    scores = {c["grade_id"]: c for c in result["cells"]}
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback: {e(result['assignment'])}</title>",
+    scores = {c.grade_id: c for c in result.cells}
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback: {e(result.assignment)}</title>",
              f"<style>{STYLE}</style></head><body>",
-             f"<h1>{e(result['assignment'])}: feedback for {e(result['student'])}</h1>",
-             f"<p><b>Score: {result['score']:g} / {result['max_score']:g}</b></p>",
+             f"<h1>{e(result.assignment)}: feedback for {e(result.student)}</h1>",
+             f"<p><b>Score: {result.score:g} / {result.max_score:g}</b></p>",
              "<table><tr><th>test</th><th>points</th><th>result</th></tr>"]
-    for cell in result["cells"]:
-        parts.append(f"<tr><td>{e(cell['grade_id'])}</td><td>{cell['score']:g} / {cell['points']:g}</td>"
-                     f"<td class='{cell['status'].split()[0]}'>{e(cell['message'])}</td></tr>")
+    for cell in result.cells:
+        parts.append(f"<tr><td>{e(cell.grade_id)}</td><td>{cell.score:g} / {cell.points:g}</td>"
+                     f"<td class='{cell.status.value.split()[0]}'>{e(cell.message)}</td></tr>")
     parts.append("</table>")
-    for note in result.get("flags", []) + result.get("notes", []):
+    for note in result.notes:
         parts.append(f"<p class='flagged'>{e(note)}</p>")
     if rebuilt_nb is not None:
         parts.append("<h2>Your notebook</h2>")
@@ -40,15 +55,16 @@ def feedback_html(result: dict, rebuilt_nb, release_nb) -> str:
             gid = grade_id(cell)
             if is_grade(cell) and not is_solution(cell):
                 visible = released.get(gid)
-                score = scores.get(gid, {})
-                parts.append(f"<h3>Test {e(gid or '')}: {score.get('score', 0):g} / {score.get('points', 0):g}</h3>")
+                score = scores.get(gid)
+                if score is None:
+                    continue
+                parts.append(f"<h3>Test {e(gid or '')}: {score.score:g} / {score.points:g}</h3>")
                 if visible is not None and visible.source.strip():
                     parts.append(f"<pre>{e(visible.source)}</pre>")
                 output = _text_outputs(cell)
                 if output:
                     parts.append(f"<pre>{e(output)}</pre>")
-                if score.get("status") != "passed":
-                    parts.append(f"<p class='failed'>{e(score.get('message', ''))}</p>")
+                parts.append(_checks_html(score))
             elif cell.cell_type == "code" and (is_solution(cell) or not gid):
                 parts.append(f"<pre>{e(cell.source)}</pre>")
                 for out in cell.get("outputs", []):

@@ -8,7 +8,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
 from traitlets import List
 
-from course_lib.grading.scoring import error_message
+from course_lib.grading.messages import error_message
 
 
 class RedactHiddenTests(ClearHiddenTests):

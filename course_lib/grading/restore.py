@@ -1,8 +1,9 @@
 """Rebuild a submission for grading: the student's answer cells, everything else from the
 instructor's source.
 
-Locked and graded cells are taken from the source (so edited tests are undone and the hidden
-tests are back); a deleted one is re-inserted where it belongs. A deleted answer cell comes
+Locked and graded cells are taken from the release (so edited tests are undone; the hidden
+tests stay out of the kernel: the grader's judge runs them in its own process); a deleted one
+is re-inserted where it belongs. A deleted answer cell comes
 back as the release shows it (with its blanks). nbgrader metadata always comes from the
 source, so a student cannot change points or turn a cell into a graded one.
 """
@@ -61,7 +62,7 @@ def rebuild(student: nbformat.NotebookNode, source: nbformat.NotebookNode, relea
                 released = release_cells.get(gid, reference)
                 if cell.source.strip() not in (released.source.strip(), reference.source.strip()) and is_grade(reference):
                     notes.append(f"test cell {gid!r} was edited; it was restored from the source")
-                placed.append((gid, _fresh(reference), False))
+                placed.append((gid, _fresh(released), False))
         else:
             new = _fresh(cell)
             new.metadata = {k: v for k, v in new.get("metadata", {}).items() if k != "nbgrader"}
@@ -78,7 +79,7 @@ def rebuild(student: nbformat.NotebookNode, source: nbformat.NotebookNode, relea
             notes.append(f"answer cell {gid!r} was deleted; it was put back as released")
             mine = True
         else:
-            cell = _fresh(reference)
+            cell = _fresh(release_cells.get(gid, reference))
             if is_grade(reference):
                 notes.append(f"test cell {gid!r} was deleted; it was restored from the source and graded")
             mine = False

@@ -15,7 +15,7 @@ from pathlib import Path
 
 KERNEL_NAME = "course-lib-sandbox"
 DEFAULT_MEMORY = 3 * 1024**3
-STUDENT_EXCLUDE = ("solutions", "__pycache__")
+STUDENT_EXCLUDE = ("solutions", "judges", "__pycache__")
 
 
 def copy_student_package(package: Path, destination: Path) -> Path:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_lib.grading.course import grade_id, is_grade, is_solution, read_notebook
-from course_lib.grading.scoring import error_message
+from course_lib.grading.messages import error_message
 
 
 @dataclass

@@ -1,0 +1,153 @@
+"""The judge: scores a graded cell in the grader's own process from what the student's code
+returned in the kernel, as a list of named checks with partial credit.
+
+An assignment's judge (``course_lib/judges/<assignment>.py``, instructor code like the
+solutions: never in the student bundle nor in the sandbox) lists, for each graded cell, its
+checks: functions of a ``student`` view (``student.cce(...)``, ``student.Softmax()``) that
+raise ``CheckFailure`` naming a catalogued mistake. The pipeline runs them on stand-ins that
+replay the kernel's probe replies (``course_lib.grading.standins``); plain nbgrader's hidden
+tests run the same checks on the live notebook (``AssignmentJudge.assert_cell``).
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course_lib.checks.common import CheckFailure
+from course_lib.grading.records import CheckVerdict
+from course_lib.grading.standins import Pending, Session, StudentView, trace_key
+
+MAX_ROUNDS = 8
+MESSAGE_LIMIT = 600
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check of a graded cell; ``weight`` is its share of the cell's points."""
+
+    name: str
+    run: Callable[[object], None]
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class CellJudge:
+    grade_id: str
+    checks: tuple[Check, ...]
+
+
+@dataclass
+class AssignmentJudge:
+    """The checks of every graded cell of an assignment and the instructor's references (the
+    names the checks call, mapped to the reference solution) used to plan the probes."""
+
+    assignment: str
+    cells: dict[str, CellJudge]
+    reference: dict[str, object] = field(default_factory=dict)
+
+    def assert_cell(self, grade_id: str, namespace: dict) -> None:
+        """Plain nbgrader's hidden test: run the cell's checks on the live notebook ``namespace``
+        and raise an AssertionError naming every failed check."""
+        verdicts = [_outcome(check, LiveView(namespace)) for check in self.cells[grade_id].checks]
+        failed = [v for v in verdicts if not v.passed]
+        if failed:
+            raise AssertionError("; ".join(f"{v.name}: {v.message}" for v in failed))
+        print(f"\u2714 {grade_id}: {len(verdicts)} hidden checks passed")
+
+
+class LiveView:
+    """``student.<name>`` is the notebook's own object (plain nbgrader trusts the kernel)."""
+
+    def __init__(self, namespace: dict):
+        self._namespace = namespace
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name not in self._namespace:
+            raise NameError(f"name {name!r} is not defined")
+        return self._namespace[name]
+
+    def helper(self, helper: str, target: str):
+        from course_lib.probe import _helpers
+
+        function = _helpers()[helper]
+        return lambda *args, **kwargs: function(getattr(self, target), *args, **kwargs)
+
+
+def _outcome(check: Check, student) -> CheckVerdict:
+    """Run one check; a CheckFailure is the named mistake, any other exception of the student's
+    code (replayed) is ``raised``. ``Pending`` passes through."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # the visible checks' printed lines
+            check.run(student)
+    except CheckFailure as error:
+        return CheckVerdict(check.name, check.weight, False, error.mistake, str(error)[:MESSAGE_LIMIT])
+    except AssertionError as error:
+        return CheckVerdict(check.name, check.weight, False, "wrong_value", (str(error) or "a check failed")[:MESSAGE_LIMIT])
+    except NameError as error:
+        return CheckVerdict(check.name, check.weight, False, "missing", f"{error}"[:MESSAGE_LIMIT])
+    except Exception as error:  # noqa: BLE001 - the student's replayed exception, or what it caused
+        return CheckVerdict(check.name, check.weight, False, "raised", f"raised {type(error).__name__}: {error}"[:MESSAGE_LIMIT])
+    return CheckVerdict(check.name, check.weight, True, None, "passed")
+
+
+class ProbeError(RuntimeError):
+    """The probe could not run or its reply was unusable; the message says why in words."""
+
+
+def judge_cell(cell: CellJudge, reference: dict, probe: Callable[[bytes, str], tuple[dict, dict]] | None) -> list[CheckVerdict]:
+    """The verdicts of ``cell``'s checks; ``probe(request, nonce)`` runs a request in the kernel
+    and returns the reply's header and arrays (``None``: the kernel is gone)."""
+    session = Session(reference)
+    for _ in range(MAX_ROUNDS):
+        verdicts: list[CheckVerdict | None] = []
+        for check in cell.checks:
+            try:
+                verdicts.append(_outcome(check, StudentView(session)))
+            except Pending:
+                verdicts.append(None)
+        if not session.needed:
+            return [v for v in verdicts if v is not None]
+        if probe is None:
+            return _unjudged(cell, "your code could not be run (the notebook stopped before this test)")
+        nonce = secrets.token_hex(8)
+        sent = list(session.needed.values())
+        request = session.request(nonce)
+        try:
+            header, arrays = probe(request, nonce)
+        except ProbeError as error:
+            return _unjudged(cell, str(error))
+        session.absorb(header, arrays, sent)
+        missing = [s["key"] for s in sent if not _answered(session, s)]
+        if missing:
+            return _unjudged(cell, "the probe's reply was incomplete")
+    return _unjudged(cell, "the checks needed more probe rounds than allowed")
+
+
+def _answered(session: Session, step: dict) -> bool:
+    if step["kind"] == "object":
+        return trace_key(step["class"], step["prefix"]) in session.replies
+    return step["key"] in session.replies
+
+
+def _unjudged(cell: CellJudge, why: str) -> list[CheckVerdict]:
+    return [CheckVerdict(c.name, c.weight, False, "not_run", why[:MESSAGE_LIMIT]) for c in cell.checks]
+
+
+def load_judge(path: Path) -> AssignmentJudge:
+    """The ``JUDGE`` of a judge module file."""
+    spec = importlib.util.spec_from_file_location(f"course_lib_judge_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"no judge module at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    judge = getattr(module, "JUDGE", None)
+    if not isinstance(judge, AssignmentJudge):
+        raise ValueError(f"{path} defines no JUDGE = AssignmentJudge(...)")
+    return judge

@@ -1,0 +1,143 @@
+"""Grading one submission, as a pipeline of named stages:
+
+1. **read** (``read``): the submitted notebook, bounded in size before anything parses it;
+2. **restore** (``restore``): the student's answer cells in the release's notebook, edited or
+   deleted test cells put back (without the hidden tests);
+3. **run in the sandbox** (``execute``, ``sandbox``): the notebook in its own kernel; after each
+   graded cell the probe calls the student's code on the judge's inputs and sends back data;
+4. **judge** (``judge``, the assignment's ``course_lib/judges/<assignment>.py``): named checks
+   in the grader's own process decide the points of every graded cell from that data;
+5. **record** (``record``): result, feedback, graded notebook and gradebook, written by the grader.
+
+Nothing the kernel prints, raises or writes makes a check pass; the source scan's flags are
+notes for the instructor.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from course_lib.grading.course import REPO_ROOT, grade_id, is_grade, is_solution, nbgrader_meta, read_notebook
+from course_lib.grading.records import CellResult, CheckVerdict, Result, Status, Task
+
+
+def graded_cells(nb) -> list[tuple[str, float]]:
+    """(grade_id, points) of every graded test cell, in order."""
+    return [(grade_id(c), float(nbgrader_meta(c).get("points", 0))) for c in nb.cells if is_grade(c) and not is_solution(c)]
+
+
+def zero_result(task: Task, status: Status, message: str) -> Result:
+    """Every graded cell at 0 with ``message`` (an unreadable or ungradable submission)."""
+    source = read_notebook(Path(task.source))
+    cells = [CellResult.from_verdicts(g, p, [CheckVerdict("grading", 1.0, False, "not_run", message)])
+             for g, p in graded_cells(source)]
+    return Result(task.student, task.assignment, status, cells, notes=[message], key=task.key)
+
+
+def _probe_runner(prober, limits):
+    """``probe(request, nonce)`` for the judge: runs the request in the kernel through
+    ``prober`` and parses the reply (bounded, no pickle)."""
+    from course_lib import probe_codec
+    from course_lib.grading.execute import ProbeFailed
+    from course_lib.grading.judge import ProbeError
+
+    def probe(request: bytes, nonce: str):
+        code = (f"__import__('course_lib.probe', fromlist=['run']).run(globals(), "
+                f"{base64.b64encode(request).decode('ascii')!r})")
+        try:
+            text = prober(code)
+        except ProbeFailed as error:
+            raise ProbeError(str(error)) from None
+        try:
+            header, arrays = probe_codec.unpack(base64.b64decode(text, validate=True), limits.probe_reply)
+        except (ValueError, probe_codec.CodecError) as error:
+            raise ProbeError(f"what came back from your code could not be read ({str(error)[:120]})") from None
+        if header.get("probe") != nonce or not isinstance(header.get("results"), dict):
+            raise ProbeError("what came back from your code was not the reply to the tests' call")
+        return header, arrays
+
+    return probe
+
+
+def grade_submission(task: Task) -> Result:
+    """Grade one submission (runs in a worker process); writes and returns its result."""
+    from course_lib.grading.execute import ExecutionLimits, KernelStartError, run_graded_notebook
+    from course_lib.grading.judge import judge_cell, load_judge
+    from course_lib.grading.read import Unreadable, read_submission
+    from course_lib.grading.record import write_result
+    from course_lib.grading.restore import rebuild
+    from course_lib.grading.scan import scan_cell
+
+    release_nb = read_notebook(Path(task.release))
+    try:
+        student_nb = read_submission(Path(task.path), task.limits)
+    except Unreadable as error:
+        result = zero_result(task, error.status, str(error))
+        write_result(task, result, None, release_nb)
+        return result
+    source_nb = read_notebook(Path(task.source))
+    judge = load_judge(Path(task.judge))
+    rebuilt = rebuild(student_nb, source_nb, release_nb)
+    nb = rebuilt.nb
+    flags = [f.describe() for i in sorted(rebuilt.student_cells) if nb.cells[i].cell_type == "code"
+             for f in scan_cell(i, nb.cells[i].source)]
+    graded = {i for i, c in enumerate(nb.cells) if is_grade(c) and not is_solution(c)}
+    verdicts: dict[int, list[CheckVerdict]] = {}
+
+    def after_graded(index: int, prober) -> None:
+        cell_judge = judge.cells.get(grade_id(nb.cells[index]))
+        if cell_judge is not None:
+            verdicts[index] = judge_cell(cell_judge, judge.reference, _probe_runner(prober, task.limits) if prober else None)
+
+    limits = ExecutionLimits(task.limits.cell_timeout, task.limits.budget)
+    out = Path(task.out)
+    notes = list(rebuilt.notes)
+    status = Status.GRADED
+    with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as workdir:
+        work = Path(workdir)
+        for extra in Path(task.release).parent.iterdir():
+            if extra.suffix != ".ipynb" and extra.is_file():
+                shutil.copy(extra, work / extra.name)
+        env = {
+            "PATH": os.environ.get("PATH", ""), "HOME": str(work), "IPYTHONDIR": str(work / ".ipython"),
+            "PYTHONPATH": task.tree, "COURSE_LIB_DATA": task.data, "MPLBACKEND": "Agg",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "PYTHONHASHSEED": "0", "LANG": "C.UTF-8", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
+        from course_lib.grading.sandbox import ALLOW_ENV, DENY_ENV
+
+        env[DENY_ENV] = os.pathsep.join([str(REPO_ROOT), str(Path(task.path).resolve().parent)])
+        env[ALLOW_ENV] = os.pathsep.join([task.tree, task.data, str(work)])
+        log = out / "logs" / f"{task.student}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        seconds, retried = 0.0, None
+        try:
+            execution = run_graded_notebook(nb, graded, work, Path(task.kernels), env, limits, log,
+                                            list(task.ports) if task.ports else None, after_graded=after_graded)
+        except KernelStartError as error:
+            status = Status.ERROR
+            notes.append(str(error))
+        else:
+            seconds, retried = round(execution.seconds, 3), execution.retried
+            if execution.stopped:
+                notes.append(execution.stopped)
+            flags += [f"cell {i}: tried to read the instructor's files (refused by the sandbox): {tried[0][:80]}"
+                      for i, tried in sorted(execution.refused.items())]
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        if index not in graded:
+            continue
+        gid, points = grade_id(cell), float(nbgrader_meta(cell).get("points", 0))
+        cell_verdicts = verdicts.get(index)
+        if cell_verdicts is None:
+            cell_judge = judge.cells.get(gid)
+            why = notes[-1] if status is Status.ERROR and notes else "the notebook stopped before this test"
+            cell_verdicts = ([CheckVerdict(c.name, c.weight, False, "not_run", why) for c in cell_judge.checks]
+                             if cell_judge else [CheckVerdict("judge", 1.0, False, "not_run", f"no judge for {gid}")])
+        cells.append(CellResult.from_verdicts(gid, points, cell_verdicts))
+    result = Result(task.student, task.assignment, status, cells, flags, notes, seconds, retried, task.key)
+    write_result(task, result, nb, release_nb)
+    return result

@@ -1,0 +1,151 @@
+"""The typed records passed between the grading stages (read -> restore -> run -> judge ->
+record) and stored as each submission's ``results/<student>.json``."""
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+
+
+class Status(str, enum.Enum):
+    """How grading a submission ended."""
+
+    GRADED = "graded"
+    INVALID = "invalid"  # not a readable notebook
+    TOO_BIG = "too big"  # over the size limits before anything ran
+    ERROR = "error"  # the grader could not grade it (kernel did not start, worker crashed)
+
+
+class CellStatus(str, enum.Enum):
+    PASSED = "passed"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    NOT_RUN = "not run"
+
+
+class FlagKind(str, enum.Enum):
+    """What the source scan noticed; a note for the instructor, never a score."""
+
+    SOLUTIONS = "solutions"
+    FILES = "files"
+    TAMPER = "tamper"
+
+
+@dataclass(frozen=True)
+class CellLimits:
+    """Limits of running one notebook (seconds, bytes)."""
+
+    cell_timeout: float = 20.0
+    budget: float = 120.0
+    output_per_cell: int = 200_000
+    output_per_notebook: int = 2_000_000
+    probe_reply: int = 64 * 1024**2
+    notebook_bytes: int = 8 * 1024**2
+    cell_source: int = 200_000
+
+
+@dataclass(frozen=True)
+class Task:
+    """One submission to grade, with everything the worker needs."""
+
+    student: str
+    assignment: str
+    path: str
+    source: str
+    release: str
+    judge: str
+    out: str
+    tree: str
+    kernels: str
+    data: str
+    key: str
+    limits: CellLimits = CellLimits()
+    ports: tuple[int, ...] | None = None
+    nbgrader_autograded: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckVerdict:
+    """One named check of a graded cell: passed or the mistake it found, in words."""
+
+    name: str
+    weight: float
+    passed: bool
+    mistake: str | None
+    message: str
+
+
+@dataclass
+class CellResult:
+    grade_id: str
+    points: float
+    score: float
+    status: CellStatus
+    message: str
+    checks: list[CheckVerdict] = field(default_factory=list)
+
+    @classmethod
+    def from_verdicts(cls, grade_id: str, points: float, verdicts: list[CheckVerdict]) -> CellResult:
+        """Points shared among the checks by weight: "3 of 4 checks passed"."""
+        total = sum(v.weight for v in verdicts)
+        earned = sum(v.weight for v in verdicts if v.passed)
+        score = round(points * earned / total, 4) if total > 0 else 0.0
+        passed = sum(v.passed for v in verdicts)
+        if verdicts and passed == len(verdicts):
+            return cls(grade_id, points, score, CellStatus.PASSED, f"all {len(verdicts)} checks passed", verdicts)
+        if verdicts and all(v.mistake == "not_run" for v in verdicts):
+            return cls(grade_id, points, 0.0, CellStatus.NOT_RUN, verdicts[0].message, verdicts)
+        first = next((v for v in verdicts if not v.passed), None)
+        status = CellStatus.PARTIAL if score > 0 else CellStatus.FAILED
+        summary = f"{passed} of {len(verdicts)} checks passed" + (f"; {first.name}: {first.message}" if first else "")
+        return cls(grade_id, points, score, status, summary, verdicts)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CellResult:
+        checks = [CheckVerdict(**c) for c in data.get("checks", [])]
+        return cls(data["grade_id"], float(data["points"]), float(data["score"]), CellStatus(data["status"]),
+                   data.get("message", ""), checks)
+
+
+@dataclass
+class Result:
+    """A graded submission."""
+
+    student: str
+    assignment: str
+    status: Status
+    cells: list[CellResult]
+    flags: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    retried: str | None = None
+    key: str = ""
+    sandboxed: bool = True
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.score for c in self.cells), 4)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.cells)
+
+    def cell(self, grade_id: str) -> CellResult:
+        return next(c for c in self.cells if c.grade_id == grade_id)
+
+    def to_dict(self) -> dict:
+        return {"student": self.student, "assignment": self.assignment, "status": self.status.value,
+                "cells": [c.to_dict() for c in self.cells], "score": self.score, "max_score": self.max_score,
+                "flags": list(self.flags), "notes": list(self.notes), "seconds": self.seconds,
+                "retried": self.retried, "key": self.key, "sandboxed": self.sandboxed}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Result:
+        return cls(data["student"], data["assignment"], Status(data["status"]),
+                   [CellResult.from_dict(c) for c in data["cells"]], list(data.get("flags", [])),
+                   list(data.get("notes", [])), float(data.get("seconds", 0.0)), data.get("retried"),
+                   data.get("key", ""), bool(data.get("sandboxed", True)))
