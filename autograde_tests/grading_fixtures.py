@@ -45,7 +45,7 @@ def expected_scores(assignment: str) -> dict:
 class GradedRun:
     def __init__(self, assignment, course, submissions, out, results):
         self.assignment, self.course, self.submissions, self.out, self.results = assignment, course, submissions, out, results
-        self.by_student = {r["student"]: r for r in results}
+        self.by_student = {r.student: r for r in results}
 
 
 def grade_examples(tmp_path_factory, assignment: str, nbgrader_layout: bool) -> GradedRun:

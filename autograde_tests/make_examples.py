@@ -30,7 +30,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE / "mutants"))
 
-from course_lib.grading.course import Course, grade_id, is_grade, is_solution, nbgrader_meta  # noqa: E402
+from course_lib.grading.course import grade_id, is_grade, is_solution, nbgrader_meta  # noqa: E402
+from course_lib.grading.judge import load_judge  # noqa: E402
 from course_lib.grading.release import release  # noqa: E402
 from mutant_catalog import MUTANTS  # noqa: E402
 from mutation import NotebookRun, Variant  # noqa: E402
@@ -38,7 +39,8 @@ from mutation import NotebookRun, Variant  # noqa: E402
 from grading_fixtures import course_for  # noqa: E402
 
 EXAMPLES = HERE / "examples"
-FIXTURE_SOURCE = HERE / "fixture_course"
+ALL = "every check"  # expected(failed={cell: ALL})
+_CURRENT: dict = {}  # the judge of the assignment being written (set by write())
 
 
 def answer_code(source: str) -> str:
@@ -101,11 +103,26 @@ class Example:
         self.nb.cells.insert(index + 1, nbformat.v4.new_code_cell(code))
         return self
 
-    def expected(self, zero=()):
-        unknown = set(zero) - set(self.points)
+    def expected(self, zero=(), failed=None):
+        """The exact scores when the checks ``failed`` ({grade_id: [check names]}) fail and every
+        check of the cells in ``zero`` fails: each cell's points shared by the judge's weights."""
+        failed = {**{gid: ALL for gid in zero}, **(failed or {})}
+        unknown = set(failed) - set(self.points)
         if unknown:
             raise KeyError(f"no graded cells {sorted(unknown)}")
-        return {gid: 0.0 if gid in zero else points for gid, points in self.points.items()}
+        judge = _CURRENT["judge"]
+        scores, names = {}, {}
+        for gid, points in self.points.items():
+            checks = judge.cells[gid].checks
+            failing = [c.name for c in checks] if failed.get(gid) is ALL else list(failed.get(gid, []))
+            missing = set(failing) - {c.name for c in checks}
+            if missing:
+                raise KeyError(f"{gid} has no checks {sorted(missing)}")
+            total = sum(c.weight for c in checks)
+            scores[gid] = round(points * sum(c.weight for c in checks if c.name not in failing) / total, 4)
+            if failing:
+                names[gid] = sorted(failing)
+        return {"scores": scores, "failed": names}
 
 
 LIAR = '''class _Always(float):
@@ -122,56 +139,60 @@ LIAR = '''class _Always(float):
 
 
 def tiny_examples(release_nb, source_nb):
-    """(student, notebook, expected scores, what it shows) for the fixture `tiny`."""
+    """(student, notebook, expected scores, what it shows) for the fixture `tiny`. Each example
+    scores what its code deserves: the judge calls the functions, so tampering buys nothing and
+    costs nothing beyond the parts whose code is wrong."""
     R = lambda: Example(release_nb, source_nb, True)
     out = []
-    add = lambda name, ex, zero=(), note="": out.append((name, ex.nb, ex.expected(zero), note, None))
+    add = lambda name, ex, failed=None, note="": out.append((name, ex.nb, ex.expected(failed=failed), note, None))
+    CCE_EXAMPLE, CCE_RANDOM, CCE_ZERO = "the 2-sample example", "random 4-class data", "a zero probability (clipping)"
+    over_entries = {"cce_tests": [CCE_EXAMPLE, CCE_RANDOM]}
     ex = R(); add("reference", ex, note="every answer right: full marks")
-    ex = Example(release_nb, source_nb, False); add("untouched", ex, zero=list(ex.points), note="the release as handed out: 0")
+    ex = Example(release_nb, source_nb, False); add("untouched", ex, {g: ALL for g in ex.points}, note="the release as handed out: 0")
     # Typical mistakes
-    add("mistake_cce_mean_over_entries", R().replace("cce", "/ y.shape[1]", "/ y.size"), ["cce_tests"])
-    add("mistake_cce_no_clip", R().replace("cce", "np.log(np.clip(yhat, EPS, 1.0))", "np.log(yhat)"), ["cce_tests"])
-    add("mistake_softmax_no_max", R().replace("softmax", "z - np.max(z, axis=0, keepdims=True)", "z"), ["softmax_tests"])
-    add("mistake_softmax_wrong_axis", R().replace("softmax", "np.sum(e, axis=0, keepdims=True)", "np.sum(e, axis=1, keepdims=True)"), ["softmax_tests"])
-    add("mistake_accuracy_rows", R().replace("mean_accuracy", "axis=0) == np.argmax(y, axis=0)", "axis=1) == np.argmax(y, axis=1)"), ["mean_accuracy_tests"])
+    add("mistake_cce_mean_over_entries", R().replace("cce", "/ y.shape[1]", "/ y.size"), over_entries)
+    add("mistake_cce_no_clip", R().replace("cce", "np.log(np.clip(yhat, EPS, 1.0))", "np.log(yhat)"), {"cce_tests": [CCE_ZERO]})
+    add("mistake_softmax_no_max", R().replace("softmax", "z - np.max(z, axis=0, keepdims=True)", "z"), {"softmax_tests": ["large logits (stability)"]})
+    add("mistake_softmax_wrong_axis", R().replace("softmax", "np.sum(e, axis=0, keepdims=True)", "np.sum(e, axis=1, keepdims=True)"), {"softmax_tests": ALL})
+    add("mistake_accuracy_rows", R().replace("mean_accuracy", "axis=0) == np.argmax(y, axis=0)", "axis=1) == np.argmax(y, axis=1)"), {"mean_accuracy_tests": ALL})
     # Adversarial
     add("adv_lookalike_float", R().replace("cce", "    EPS = 1e-12", LIAR.replace("\n", "\n    ").join(["    ", "\n    EPS = 1e-12"]))
-        .replace("cce", "return -np.sum(y * np.log(np.clip(yhat, EPS, 1.0))) / y.shape[1]", "return _Always(0.0)"), ["cce_tests"],
-        "float subclass whose comparisons always pass")
+        .replace("cce", "return -np.sum(y * np.log(np.clip(yhat, EPS, 1.0))) / y.shape[1]", "return _Always(0.0)"), {"cce_tests": [CCE_EXAMPLE, CCE_RANDOM]},
+        "a float subclass whose comparisons always pass travels as the plain 0.0 it is: only the zero case (finite) passes")
     add("adv_stderr_warning", R().prepend("cce", "import warnings, sys").replace(
         "cce", "    EPS = 1e-12", "    EPS = 1e-12\n    warnings.warn('clipping probabilities')\n    print('debug: computing cce', file=sys.stderr)"),
         note="a correct answer that writes to stderr keeps its points")
     add("adv_deleted_test_cell", R().delete("cce_tests"), note="deleted test cell restored and graded")
-    add("adv_edited_test_cell", R().replace("cce", "/ y.shape[1]", "/ y.size").replace("cce_tests", "raise CheckFailure", "print"), ["cce_tests"], "edited test cell restored")
-    add("adv_deleted_answer_cell", R().delete("softmax"), ["softmax_tests"], "deleted answer cell put back with its blanks")
+    add("adv_edited_test_cell", R().replace("cce", "/ y.shape[1]", "/ y.size").replace("cce_tests", "raise CheckFailure", "print"), over_entries, "edited test cell restored")
+    add("adv_deleted_answer_cell", R().delete("softmax"), {"softmax_tests": ALL}, "deleted answer cell put back with its blanks")
     add("adv_metadata_points", _metadata_attack(R()), note="points and cell types in the submission are ignored")
-    add("adv_infinite_loop", R().append("softmax", "while True:\n    pass"), ["softmax_tests"], "loop after the definition: that part 0")
+    add("adv_infinite_loop", R().append("softmax", "while True:\n    pass"), note="a loop after a correct definition is interrupted; the function is judged on what it returns")
     add("adv_sigint_ignoring_loop", R().append("mean_accuracy", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
-        ["mean_accuracy_tests"], "a loop that ignores interrupts: the kernel is killed")
+        {"mean_accuracy_tests": ALL}, "a loop that ignores interrupts: the kernel is killed, the tests after it cannot run")
     add("adv_os_exit", R().replace("mean_accuracy", "    return float(", "    __import__('o' + 's')._exit(1)\n    return float("),
-        ["mean_accuracy_tests"], "os._exit kills the kernel")
+        {"mean_accuracy_tests": ALL}, "os._exit when called: the kernel dies, that part 0")
     add("adv_memory_bomb", R().replace("mean_accuracy", "    return float(", "    hog = bytearray(6 * 1024**3)\n    return float("),
-        ["mean_accuracy_tests"], "memory bomb stopped by the kernel's memory cap")
+        {"mean_accuracy_tests": ALL}, "memory bomb stopped by the kernel's memory cap")
     add("adv_sys_exit", R().replace("mean_accuracy", "    return float(", "    import sys\n    sys.exit(0)\n    return float("),
-        ["mean_accuracy_tests"], "sys.exit in the graded call")
-    add("adv_import_time_error", R().prepend("cce", "import torch_that_is_not_installed"), ["cce_tests"], "an import error in the answer cell")
+        {"mean_accuracy_tests": ALL}, "sys.exit in the graded call")
+    add("adv_import_time_error", R().prepend("cce", "import torch_that_is_not_installed"), {"cce_tests": ALL}, "an import error in the answer cell")
     add("adv_huge_output", R().append("cce", "print('x' * 100_000_000)"), note="100 MB of output is truncated, the answer keeps its points")
     add("adv_monkeypatch_numpy", R().replace("softmax", "/ np.sum(e, axis=0, keepdims=True)", "").append("softmax", "np.allclose = lambda *args, **kwargs: True"),
-        ["softmax_tests", "mean_accuracy_tests"], "monkeypatched numpy: flagged")
+        {"softmax_tests": ALL}, "np.allclose replaced in the kernel: the judge's numpy is its own; the unnormalised softmax fails, mean_accuracy keeps its point")
     add("adv_monkeypatch_alias", R().replace("cce", "/ y.shape[1]", "/ y.size").prepend("cce", "import numpy as xp\nxp.isfinite = lambda a: True"),
-        ["cce_tests", "softmax_tests", "mean_accuracy_tests"], "monkeypatch through an alias: flagged")
+        over_entries, "monkeypatch through an alias: the wrong cce fails, nothing else changes")
     add("adv_monkeypatch_builtins", R().replace("cce", "/ y.shape[1]", "/ y.size").prepend("cce", "import builtins\nbuiltins.abs = lambda x: 0.0"),
-        ["cce_tests", "softmax_tests", "mean_accuracy_tests"], "monkeypatched builtins: flagged")
+        over_entries, "builtins.abs replaced in the kernel: the judge's abs is its own")
     add("adv_custom_exception_handler", R().replace("cce", "/ y.shape[1]", "/ y.size").insert_after("imports",
         "ip = get_ipython()\nip.set_custom_exc((Exception,), lambda *args, **kwargs: None)"),
-        ["cce_tests", "softmax_tests", "mean_accuracy_tests"], "swallowing exceptions: flagged, and the sentinel never prints")
+        over_entries, "swallowing exceptions in the kernel hides nothing from the judge")
     add("adv_read_hidden_tests", R().insert_after("imports",
         "hidden = open('../../autograde_tests/fixture_course/tiny/tiny.ipynb').read()"),
-        ["cce_tests", "softmax_tests", "mean_accuracy_tests"], "reading the source notebook from disk: flagged")
+        note="the source notebook is not there to read; the correct answers keep their points")
     add("adv_import_solutions", R().replace("cce", "def cce(yhat, y):", "from course_lib.solutions.losses import cce as reference_cce\n\n\ndef cce(yhat, y):"),
-        ["cce_tests"], "importing the reference solutions: not importable, and flagged")
+        {"cce_tests": ALL}, "the reference solutions are not importable: the cell stops before cce is defined")
     add("adv_caller_frame", R().replace("mean_accuracy", "    return float(", "    import sys\n    frame = sys._getframe(1)\n    return float("),
-        ["mean_accuracy_tests"], "inspecting the test's frame: flagged")
+        note="inspecting the caller's frame finds the probe, which holds no expected values: a correct answer keeps its point")
     return out
 
 
@@ -231,17 +252,17 @@ def _course_examples(release_nb, source_nb, mistakes, extra=()):
     out = [("reference", R().nb, R().expected(), "every answer right: full marks", None)]
     ex = Example(release_nb, source_nb, False)
     out.append(("untouched", ex.nb, ex.expected(list(ex.points)), "the release as handed out: 0", None))
-    for name, variant, zero in mistakes:
+    for name, variant, failed in mistakes:
         ex = R().apply(variant, source_nb)
         failure = first_failure(variant)
-        if failure["check"] not in zero:
-            raise AssertionError(f"{name}: fails first in {failure['check']}, not in {zero}")
-        out.append((name, ex.nb, ex.expected(zero), f"{variant.cell}: {variant.what}", failure))
-    for name, ex, zero, note in extra:
+        if failure["check"] not in failed:
+            raise AssertionError(f"{name}: fails first in {failure['check']}, not in {sorted(failed)}")
+        out.append((name, ex.nb, ex.expected(failed=failed), f"{variant.cell}: {variant.what}", failure))
+    for name, ex, failed, note in extra:
         if ex is None:  # written as text by write()
-            out.append((name, None, R().expected(zero), note, None))
+            out.append((name, None, R().expected(failed=failed), note, None))
             continue
-        out.append((name, ex.nb, ex.expected(zero), note, None))
+        out.append((name, ex.nb, ex.expected(failed=failed), note, None))
     return out
 
 
@@ -249,20 +270,22 @@ def layers_examples(release_nb, source_nb):
     R = lambda: Example(release_nb, source_nb, True)
     t = lambda cell, old, new: typed("layers", cell, old, new)
     return _course_examples(release_nb, source_nb, [
-        ("mistake_cce_no_clip", t("cce", "np.log(np.clip(yhat, EPS, 1.0))", "np.log(yhat)"), ["cce_tests"]),
-        ("mistake_cce_gradient_sign", t("cce_gradient", "return -y /", "return y /"), ["cce_gradient_tests"]),
+        ("mistake_cce_no_clip", t("cce", "np.log(np.clip(yhat, EPS, 1.0))", "np.log(yhat)"), {"cce_tests": [CCE_ZERO]}),
+        ("mistake_cce_gradient_sign", t("cce_gradient", "return -y /", "return y /"),
+         {"cce_gradient_tests": ["the worked example", "random batches"]}),
         ("mistake_softmax_no_max", t("softmax", "np.exp(input - np.max(input, axis=0, keepdims=True))", "np.exp(input)"),
-         ["softmax_forward_tests"]),
+         {"softmax_forward_tests": ["large scores (stability)", "random batches"]}),
         ("mistake_dense_bias_dropped", t("dense", "np.dot(output_gradient, self.input.T)", "np.dot(output_gradient, self.input[:-1].T)"),
-         ["dense_backward_tests"]),
+         {"dense_backward_tests": ALL}),
         ("mistake_loop_no_batch_mean", t("train_layers", "cce_gradient(Y_batch, output) / len(batch)", "cce_gradient(Y_batch, output)"),
-         ["train_layers_tests"]),
+         {"train_layers_tests": ALL}),
     ], extra=[
         ("adv_lookalike_float", R().replace("cce", "    return -np.sum", LIAR.replace("\n", "\n    ").join(["    ", "\n    return _Always(0.0)\n    return -np.sum"])),
-         ["cce_tests"], "float subclass whose comparisons always pass"),
+         {"cce_tests": ALL}, "a float subclass whose comparisons always pass travels as the plain 0.0 it is"),
     ] + layers_adversarial(R))
 
 
+CCE_ZERO = "probabilities of exactly 0 (clipping)"
 # Pieces of the adversarial layers submissions.
 WRONG_DENSE = ("np.dot(output_gradient, self.input.T)", "np.dot(output_gradient, self.input[:-1].T)")
 SOFTMAX_NORMALISED = "self.output = E / np.sum(E, axis=0, keepdims=True)"
@@ -273,56 +296,52 @@ REPO_NOTEBOOK = ("from course_lib.data import find_data_file\n"
 
 
 def layers_adversarial(R):
-    """(student, example, graded cells at 0, note): the adversarial set against layers.ipynb's cells.
-    A correct answer keeps its points; tampering costs the part it touches (a flag covers every
-    later graded cell, an answer cell that runs over time the tests right after it)."""
+    """(student, example, failed checks, note): the adversarial set against layers.ipynb's cells.
+    The judge calls the student's functions and scores what they return: a correct answer keeps
+    its points whatever else the notebook does, and tampering buys nothing."""
+    dense, loop, fwd, bwd = "dense_backward_tests", "train_layers_tests", "softmax_forward_tests", "softmax_backward_tests"
     return [
         ("adv_stderr_warning", R().prepend("softmax", "import sys\nimport warnings").replace(
             "softmax", "        self.input = input", "        self.input = input\n"
             "        warnings.warn('large logits are shifted by the column max')\n        print('debug: softmax forward', file=sys.stderr)"),
-         [], "a correct Softmax that warns and writes to stderr keeps its points"),
-        ("adv_huge_output", R().append("cce", "print('x' * 100_000_000)"), [],
+         {}, "a correct Softmax that warns and writes to stderr keeps its points"),
+        ("adv_huge_output", R().append("cce", "print('x' * 100_000_000)"), {},
          "100 MB printed in the cce cell is truncated, the answers keep their points"),
-        ("adv_deleted_test_cell", R().delete("train_layers_tests"), [], "train_layers_tests deleted: restored from the source and graded"),
+        ("adv_deleted_test_cell", R().delete("train_layers_tests"), {}, "train_layers_tests deleted: restored and graded"),
         ("adv_edited_test_cells", R().replace("dense", *WRONG_DENSE).replace("dense_backward_tests", "check_dense_backward(Dense)", "print('passed')")
          .replace("train_layers_tests", "check_training_loop(train_layers)", "pass"),
-         ["dense_backward_tests"], "wrong Dense.backward, its test cells edited: restored, Dense's fails, the loop's passes"),
-        ("adv_deleted_answer_cell", R().delete("cce_gradient"), ["cce_gradient_tests"],
-         "cce_gradient's cell deleted: put back with its blanks, its test fails (the loop is graded on its own)"),
-        ("adv_metadata_points", _metadata_attack(R(), "softmax"), [], "points and cell types in the submission are ignored"),
-        ("adv_infinite_loop", R().append("dense", "\nwhile True:\n    pass"), ["dense_backward_tests"],
-         "while True after the Dense class: its tests 0, the kernel goes on"),
+         {dense: ALL}, "wrong Dense.backward, its test cells edited: restored, Dense's fails, the loop's passes"),
+        ("adv_deleted_answer_cell", R().delete("cce_gradient"), {"cce_gradient_tests": ALL},
+         "cce_gradient's cell deleted: put back with its blanks, its test fails (the loop is judged with its own losses)"),
+        ("adv_metadata_points", _metadata_attack(R(), "softmax"), {}, "points and cell types in the submission are ignored"),
+        ("adv_infinite_loop", R().append("dense", "\nwhile True:\n    pass"), {},
+         "while True after a correct Dense class: the cell is interrupted, Dense is judged on what it returns"),
         ("adv_sigint_ignoring_loop", R().append("train_layers", "\nimport signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
-         ["train_layers_tests"], "a loop that ignores interrupts after train_layers: the kernel is killed"),
+         {loop: ALL}, "a loop that ignores interrupts after train_layers: the kernel is killed before the loop's tests"),
         ("adv_os_exit", R().replace("train_layers", "    N = X.shape[1]", "    __import__('o' + 's')._exit(1)\n    N = X.shape[1]"),
-         ["train_layers_tests"], "os._exit in the training loop kills the kernel"),
+         {loop: ALL}, "os._exit in the training loop kills the kernel when the tests call it"),
         ("adv_memory_bomb", R().replace("dense", "        input_gradient =", "        hog = bytearray(6 * 1024**3)\n        input_gradient ="),
-         ["dense_backward_tests"], "memory bomb in Dense.backward stopped by the kernel's memory cap"),
+         {dense: ALL}, "memory bomb in Dense.backward stopped by the kernel's memory cap"),
         ("adv_sys_exit", R().replace("cce_gradient", "    return -y", "    import sys\n    sys.exit(0)\n    return -y"),
-         ["cce_gradient_tests"], "sys.exit in cce_gradient"),
+         {"cce_gradient_tests": ALL}, "sys.exit in cce_gradient"),
         ("adv_import_time_error", R().prepend("softmax", "import torch_that_is_not_installed"),
-         ["softmax_forward_tests", "softmax_backward_tests"], "an import error in the Softmax cell"),
-        ("adv_invalid_json", None, ["cce_tests", "cce_gradient_tests", "softmax_forward_tests", "softmax_backward_tests",
-                                    "dense_backward_tests", "train_layers_tests"], "invalid JSON: 0, others unaffected"),
+         {fwd: ALL, bwd: ALL}, "an import error in the Softmax cell: Softmax is never defined"),
+        ("adv_invalid_json", None, {g: ALL for g in ["cce_tests", "cce_gradient_tests", fwd, bwd, dense, loop]}, "invalid JSON: 0, others unaffected"),
         ("adv_monkeypatch_numpy", R().replace("softmax", SOFTMAX_NORMALISED, "self.output = E").append("softmax", "\nnp.allclose = lambda *args, **kwargs: True"),
-         ["softmax_forward_tests", "softmax_backward_tests", "dense_backward_tests", "train_layers_tests"],
-         "np.allclose replaced before the Softmax tests: flagged, every later test 0"),
+         {fwd: ALL}, "np.allclose replaced in the kernel: the judge's numpy is its own; the unnormalised forward fails, the rest keeps its points"),
         ("adv_monkeypatch_alias", R().replace("dense", *WRONG_DENSE).prepend("dense", "import numpy as linalg\nlinalg.allclose = lambda *args, **kwargs: True"),
-         ["dense_backward_tests", "train_layers_tests"], "np.allclose replaced through an alias in the Dense cell: flagged"),
+         {dense: ALL}, "np.allclose replaced through an alias: the wrong Dense still fails"),
         ("adv_monkeypatch_builtins", R().append("cce_gradient", "\nimport builtins\nbuiltins.abs = lambda x: 0.0"),
-         ["cce_gradient_tests", "softmax_forward_tests", "softmax_backward_tests", "dense_backward_tests", "train_layers_tests"],
-         "builtins.abs replaced in the cce_gradient cell: flagged, cce keeps its point"),
+         {}, "builtins.abs replaced in the kernel: nothing the judge uses; correct answers keep their points"),
         ("adv_custom_exception_handler", R().replace("dense", *WRONG_DENSE).insert_after("softmax_backward_tests",
             "ip = get_ipython()\nip.set_custom_exc((Exception,), lambda *args, **kwargs: None)"),
-         ["dense_backward_tests", "train_layers_tests"], "exceptions swallowed before the Dense tests: flagged, the sentinel never prints"),
+         {dense: ALL}, "exceptions swallowed in the kernel: the wrong Dense still fails"),
         ("adv_caller_frame", R().replace("softmax", "        a = self.output", "        import sys\n        caller = sys._getframe(1)\n        a = self.output"),
-         ["softmax_forward_tests", "softmax_backward_tests", "dense_backward_tests", "train_layers_tests"],
-         "Softmax.backward inspects the test's frame: flagged"),
+         {}, "Softmax.backward inspects its caller, the probe, which holds no expected values"),
         ("adv_import_solutions", R().prepend("dense", "try:\n    from course_lib.solutions.dense import Dense as _Reference\nexcept ImportError:\n    _Reference = None"),
-         ["dense_backward_tests"], "the Dense cell imports the reference solutions: not importable, flagged, that part 0"),
+         {}, "the reference solutions are not importable; the student's own Dense is judged (and the import noted)"),
         ("adv_read_source_notebook", R().prepend("softmax", REPO_NOTEBOOK),
-         ["softmax_forward_tests", "softmax_backward_tests", "dense_backward_tests", "train_layers_tests"],
-         "reads notebooks/layers/layers.ipynb by a path built at run time: refused by the kernel and flagged even though caught"),
+         {}, "notebooks/layers/layers.ipynb cannot be read from the kernel; the correct answers keep their points (the attempt is noted)"),
     ]
 
 
@@ -368,6 +387,7 @@ BUILDERS = {"tiny": tiny_examples, "layers": layers_examples, "softmax_toy": sof
 
 def write(assignment: str, build: Path) -> None:
     course = course_for(assignment, build)
+    _CURRENT["judge"] = load_judge(course.judge(assignment))
     release(course, assignment)
     release_nb = nbformat.read(str(course.release_notebook(assignment)), as_version=4)
     source_nb = nbformat.read(str(course.source_notebook(assignment)), as_version=4)
@@ -381,12 +401,13 @@ def write(assignment: str, build: Path) -> None:
             (folder / f"{name}.ipynb").write_text('{"cells": [ this is not JSON')
         else:
             nbformat.write(nb, str(folder / f"{name}.ipynb"))
-        expected[name] = {"scores": scores, "note": note}
+        expected[name] = {**scores, "note": note}
         if failure is not None:
             expected[name]["failure"] = failure
     if assignment == "tiny":
         (folder / "adv_invalid_json.ipynb").write_text('{"cells": [ this is not JSON')
-        expected["adv_invalid_json"] = {"scores": {g: 0.0 for g in expected["reference"]["scores"]}, "note": "invalid JSON: 0, others unaffected"}
+        expected["adv_invalid_json"] = {**Example(release_nb, source_nb, False).expected(zero=list(expected["reference"]["scores"])),
+                                        "note": "invalid JSON: 0, others unaffected"}
     (folder / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
     print(f"{assignment}: {len(expected)} examples in {folder}")
 
