@@ -153,7 +153,9 @@ def tiny_examples(release_nb, source_nb):
     add("mistake_cce_mean_over_entries", R().replace("cce", "/ y.shape[1]", "/ y.size"), over_entries)
     add("mistake_cce_no_clip", R().replace("cce", "np.log(np.clip(yhat, EPS, 1.0))", "np.log(yhat)"), {"cce_tests": [CCE_ZERO]})
     add("mistake_softmax_no_max", R().replace("softmax", "z - np.max(z, axis=0, keepdims=True)", "z"), {"softmax_tests": ["large logits (stability)"]})
-    add("mistake_softmax_wrong_axis", R().replace("softmax", "np.sum(e, axis=0, keepdims=True)", "np.sum(e, axis=1, keepdims=True)"), {"softmax_tests": ALL})
+    # The visible example z = [[1, 2], [3, 0]] has equal row sums after the shift, so its columns still sum to 1.
+    add("mistake_softmax_wrong_axis", R().replace("softmax", "np.sum(e, axis=0, keepdims=True)", "np.sum(e, axis=1, keepdims=True)"),
+        {"softmax_tests": ["large logits (stability)", "random data"]})
     add("mistake_accuracy_rows", R().replace("mean_accuracy", "axis=0) == np.argmax(y, axis=0)", "axis=1) == np.argmax(y, axis=1)"), {"mean_accuracy_tests": ALL})
     # Adversarial
     add("adv_lookalike_float", R().replace("cce", "    EPS = 1e-12", LIAR.replace("\n", "\n    ").join(["    ", "\n    EPS = 1e-12"]))

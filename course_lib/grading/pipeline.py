@@ -31,8 +31,13 @@ def graded_cells(nb) -> list[tuple[str, float]]:
 
 def zero_result(task: Task, status: Status, message: str) -> Result:
     """Every graded cell at 0 with ``message`` (an unreadable or ungradable submission)."""
+    from course_lib.grading.judge import load_judge
+
     source = read_notebook(Path(task.source))
-    cells = [CellResult.from_verdicts(g, p, [CheckVerdict("grading", 1.0, False, "not_run", message)])
+    judge = load_judge(Path(task.judge))
+    cells = [CellResult.from_verdicts(g, p, [CheckVerdict(c.name, c.weight, False, "not_run", message)
+                                             for c in (judge.cells[g].checks if g in judge.cells else (None,))]
+                                      if g in judge.cells else [CheckVerdict("grading", 1.0, False, "not_run", message)])
              for g, p in graded_cells(source)]
     return Result(task.student, task.assignment, status, cells, notes=[message], key=task.key)
 

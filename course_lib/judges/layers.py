@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checks import layers as visible
-from course_lib.checks.common import call, close, coerce, coerce_scalar, failure, fmt
+from course_lib.checks.common import CheckFailure, call, close, coerce, coerce_scalar, failure, fmt
 from course_lib.checks.spies import loop_trace, train_trace
 from course_lib.grading.judge import AssignmentJudge, CellJudge, Check
 from course_lib.solutions import dense, losses, network, softmax
@@ -148,11 +148,16 @@ def _dense_case(student, D, M, N, seed, learning_rate=0.05):
     layer.weights = W0.copy()
     layer.input = X1.copy()
     layer.output = W0 @ X1
-    returned = call(name, layer.backward, G.copy(), learning_rate)
+    try:
+        returned = call(name, layer.backward, G.copy(), learning_rate)
+    except CheckFailure as error:
+        if error.mistake == "raised":  # most often the weights gradient's shape: name it
+            visible._weights_gradient_shape(name, getattr(layer, "weights_gradient", None), W0.shape, str(error))
+        raise
     return layer, returned, W0, X1, G
 
 
-_DENSE_CASES = [(3, 2, 5, 4105), (7, 4, 1, 4108), (4, 3, 6, 4109)]
+_DENSE_CASES = [(4, 3, 6, 4109), (3, 2, 5, 4105), (7, 4, 1, 4108)]  # the first as in the visible check
 
 
 def dense_weights_gradient(student) -> None:
