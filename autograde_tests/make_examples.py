@@ -57,6 +57,7 @@ class Example:
     """A submission under construction: starts from the release, edits by grade_id."""
 
     def __init__(self, release_nb, source_nb, filled: bool):
+        self.release_nb, self.source_nb = release_nb, source_nb
         self.nb = copy.deepcopy(release_nb)
         self.points = {grade_id(c): float(nbgrader_meta(c)["points"]) for c in source_nb.cells
                        if is_grade(c) and not is_solution(c)}
@@ -159,8 +160,8 @@ def tiny_examples(release_nb, source_nb):
     add("mistake_accuracy_rows", R().replace("mean_accuracy", "axis=0) == np.argmax(y, axis=0)", "axis=1) == np.argmax(y, axis=1)"), {"mean_accuracy_tests": ALL})
     # Adversarial
     add("adv_lookalike_float", R().replace("cce", "    EPS = 1e-12", LIAR.replace("\n", "\n    ").join(["    ", "\n    EPS = 1e-12"]))
-        .replace("cce", "return -np.sum(y * np.log(np.clip(yhat, EPS, 1.0))) / y.shape[1]", "return _Always(0.0)"), {"cce_tests": [CCE_EXAMPLE, CCE_RANDOM]},
-        "a float subclass whose comparisons always pass travels as the plain 0.0 it is: only the zero case (finite) passes")
+        .replace("cce", "return -np.sum(y * np.log(np.clip(yhat, EPS, 1.0))) / y.shape[1]", "return _Always(0.0)"), {"cce_tests": ALL},
+        "a float subclass whose comparisons always pass travels as the plain 0.0 it is")
     add("adv_stderr_warning", R().prepend("cce", "import warnings, sys").replace(
         "cce", "    EPS = 1e-12", "    EPS = 1e-12\n    warnings.warn('clipping probabilities')\n    print('debug: computing cce', file=sys.stderr)"),
         note="a correct answer that writes to stderr keeps its points")
@@ -297,11 +298,93 @@ REPO_NOTEBOOK = ("from course_lib.data import find_data_file\n"
                  "except OSError:\n    _hidden = ''")
 
 
+# The tricks that fooled a grader deciding in the kernel, each in one extra cell of an
+# otherwise untouched release (nothing implemented): the judge gives them nothing.
+INPUT_TRANSFORMER = r"""import re, sys
+_shell = sys.displayhook.shell
+def _cut(lines):
+    text = ''.join(lines)
+    token = re.findall(r"print\('([0-9a-f]{32})'\)", text)
+    if 'check_' in text or 'probe' in text:
+        return [f"print('{token[-1]}')\n"] if token else ['pass\n']
+    return lines
+_shell.input_transformers_post.append(_cut)"""
+AST_TRANSFORMER = r"""import ast, sys
+class _Gut(ast.NodeTransformer):
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        name = getattr(node.func, 'id', '') or getattr(node.func, 'attr', '')
+        return ast.Constant(None) if name.startswith('check_') or name == 'run' else node
+sys.displayhook.shell.ast_transformers.append(_Gut())"""
+LINECACHE_STUBS = r"""import linecache, re, sys
+def _sentinel():
+    for name, entry in list(linecache.cache.items()):
+        found = re.findall(r"'([0-9a-f]{32})'", ''.join(entry[2]))
+        if found:
+            return found[-1]
+    return ''
+def cce(y, yhat):
+    print(_sentinel())
+    return 0.0
+cce_gradient = Softmax = Dense = train_layers = cce
+sys.displayhook.shell.showtraceback = lambda *args, **kwargs: None"""
+SETTRACE = r"""import sys
+import numpy as _numpy
+class _Lenient:
+    def __getattr__(self, name):
+        return (lambda *args, **kwargs: True) if name in ('allclose', 'isclose', 'array_equal') else getattr(_numpy, name)
+def _tracer(frame, event, arg):
+    if event == 'call' and 'checks' in frame.f_code.co_filename:
+        frame.f_globals['np'] = _Lenient()
+    return _tracer
+getattr(sys, 'set' + 'trace')(_tracer)"""
+WRITTEN_MODULE = r"""import numpy as np
+_code = '''import builtins, numpy
+numpy.allclose = lambda *a, **k: True
+builtins.abs = lambda x: 0.0
+import course_lib.checks.layers as _c
+for _n in dir(_c):
+    if _n.startswith('check_'):
+        setattr(_c, _n, lambda *a, **k: print('all checks passed'))
+'''
+np.frombuffer(_code.encode(), dtype=np.uint8).tofile('helpers_cache.py')
+import helpers_cache"""
+REBINDINGS = r"""import numpy as _numpy
+class Lenient:
+    def __getattr__(self, name):
+        return (lambda *args, **kwargs: True) if name == 'allclose' else getattr(_numpy, name)
+np = Lenient()
+def abs(x):
+    return 0.0
+check_cce = check_cce_gradient = check_softmax_forward = check_softmax_backward = lambda *args, **kwargs: None
+check_dense_backward = check_training_loop = lambda *args, **kwargs: None
+_n = _numpy
+_n.allclose = lambda *a, **k: True
+print.__self__.abs = abs"""
+READ_EXPECTED = r"""def cce(y, yhat):
+    return globals().get('_expected', 0.0)
+def cce_gradient(y, yhat):
+    return globals().get('_expected', y)"""
+HARMLESS_EXTRAS = ["import matplotlib.pyplot as plt\nplt.rcParams['figure.figsize'] = (8, 4)",
+                   "%%bash\necho hello",
+                   "import warnings\nwarnings.warn('just a warning')\nprint('checking my work')",
+                   "fig, ax = plt.subplots()\nax.plot([1, 2, 3], [3, 1, 2])\nplt.show()",
+                   "%timeit -n 3 -r 1 sum(range(100))"]
+
+
+def _with_cells(example, after, sources):
+    for code in reversed(sources):
+        example.insert_after(after, code)
+    return example
+
+
 def layers_adversarial(R):
     """(student, example, failed checks, note): the adversarial set against layers.ipynb's cells.
     The judge calls the student's functions and scores what they return: a correct answer keeps
     its points whatever else the notebook does, and tampering buys nothing."""
     dense, loop, fwd, bwd = "dense_backward_tests", "train_layers_tests", "softmax_forward_tests", "softmax_backward_tests"
+    U = lambda: Example(R().release_nb, R().source_nb, False)
+    everything = {g: ALL for g in ["cce_tests", "cce_gradient_tests", fwd, bwd, dense, loop]}
     return [
         ("adv_stderr_warning", R().prepend("softmax", "import sys\nimport warnings").replace(
             "softmax", "        self.input = input", "        self.input = input\n"
@@ -344,7 +427,17 @@ def layers_adversarial(R):
          {}, "the reference solutions are not importable; the student's own Dense is judged (and the import noted)"),
         ("adv_read_source_notebook", R().prepend("softmax", REPO_NOTEBOOK),
          {}, "notebooks/layers/layers.ipynb cannot be read from the kernel; the correct answers keep their points (the attempt is noted)"),
-    ]
+        ("adv_harmless_extras", _with_cells(R(), "imports", HARMLESS_EXTRAS), {},
+         "a correct notebook with extra cells (rcParams, a shell magic, printing, warnings, a plot, %timeit) keeps full marks"),
+    ] + [(name, _with_cells(U(), "imports", [code]), everything, note) for name, code, note in [
+        ("adv_input_transformer", INPUT_TRANSFORMER, "an IPython input transformer that cuts test cells down: nothing implemented, 0"),
+        ("adv_ast_transformer", AST_TRANSFORMER, "an AST transformer reached through sys.displayhook.shell: nothing implemented, 0"),
+        ("adv_linecache_stubs", LINECACHE_STUBS, "stubs printing the test's token read from linecache, tracebacks hidden: 0"),
+        ("adv_settrace", SETTRACE, "sys.settrace swapping in a lenient numpy inside the checks: 0"),
+        ("adv_written_module", WRITTEN_MODULE, "a module written with ndarray.tofile and imported, patching numpy, builtins and the checks: 0"),
+        ("adv_rebinding_names", REBINDINGS, "np, abs and the check functions rebound in the notebook, numpy patched through an alias: 0"),
+        ("adv_read_expected", READ_EXPECTED, "functions returning the hidden test's _expected from globals(): it is never there, 0"),
+    ]]
 
 
 def softmax_toy_examples(release_nb, source_nb):

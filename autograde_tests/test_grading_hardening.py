@@ -1,5 +1,6 @@
-"""The probe's six findings, each against the real pipeline (the example scores themselves
-are asserted in test_grading_autograde.py)."""
+"""Hardening of the pipeline against the real examples (the example scores themselves are
+asserted in test_grading_autograde.py): the grade comes from the judge, so tampering in the
+kernel buys nothing, costs nothing beyond wrong answers, and is noted for the instructor."""
 from __future__ import annotations
 
 import os
@@ -9,19 +10,21 @@ import sys
 
 import pytest
 
-from course_lib.grading.autograde import grade_submission, prepare_sandbox
+from course_lib.grading.autograde import prepare_sandbox
 from course_lib.grading.course import REPO_ROOT
+from course_lib.grading.pipeline import grade_submission
+from course_lib.grading.records import CellLimits, Task
 
 from grading_fixtures import EXAMPLES
 
 
 def _cells(run, student):
-    return {c["grade_id"]: c for c in run.by_student[student]["cells"]}
+    return {c.grade_id: c for c in run.by_student[student].cells}
 
 
 def test_1_lookalike_float_gets_no_points(tiny_run, layers_run):
-    assert _cells(tiny_run, "adv_lookalike_float")["cce_tests"]["score"] == 0
-    assert _cells(layers_run, "adv_lookalike_float")["cce_tests"]["score"] == 0
+    assert _cells(tiny_run, "adv_lookalike_float")["cce_tests"].score == 0
+    assert _cells(layers_run, "adv_lookalike_float")["cce_tests"].score == 0
 
 
 def test_1_hidden_tests_of_the_course_coerce_student_results():
@@ -46,15 +49,15 @@ def test_2_feedback_names_the_failed_check_without_hidden_code(tiny_run):
 
 
 def test_3_stderr_output_keeps_the_points(tiny_run):
-    assert tiny_run.by_student["adv_stderr_warning"]["score"] == 6
+    assert tiny_run.by_student["adv_stderr_warning"].score == 6
 
 
 def test_4_deleted_test_cell_is_restored_and_graded(tiny_run):
     result = tiny_run.by_student["adv_deleted_test_cell"]
-    assert _cells(tiny_run, "adv_deleted_test_cell")["cce_tests"]["status"] == "passed"
-    assert any("deleted" in note and "restored" in note for note in result["notes"])
-    # Edited test cells are undone: the wrong cce fails the restored test.
-    assert _cells(tiny_run, "adv_edited_test_cell")["cce_tests"]["score"] == 0
+    assert _cells(tiny_run, "adv_deleted_test_cell")["cce_tests"].status.value == "passed"
+    assert any("deleted" in note and "restored" in note for note in result.notes)
+    # Edited test cells are undone: the wrong cce fails the restored test's checks.
+    assert _cells(tiny_run, "adv_edited_test_cell")["cce_tests"].score < 2
 
 
 @pytest.mark.parametrize("student, reason", [
@@ -65,9 +68,9 @@ def test_4_deleted_test_cell_is_restored_and_graded(tiny_run):
 ])
 def test_5_loops_exits_and_memory_bombs_fail_only_that_submission(tiny_run, student, reason):
     result = tiny_run.by_student[student]
-    text = " ".join(result["notes"] + [c["message"] for c in result["cells"]])
+    text = " ".join(result.notes + [v.message for c in result.cells for v in c.checks])
     assert reason in text
-    assert tiny_run.by_student["reference"]["score"] == 6  # graded in the same run
+    assert tiny_run.by_student["reference"].score == 6  # graded in the same run
 
 
 def test_6_port_collision_is_retried_once(tiny_run, tmp_path):
@@ -85,28 +88,32 @@ def test_6_port_collision_is_retried_once(tiny_run, tmp_path):
     for s in free:
         s.close()
     tree, kernels = prepare_sandbox(tmp_path, 3 * 1024**3)
-    task = {"student": "reference", "assignment": "tiny", "path": str(EXAMPLES / "tiny" / "reference.ipynb"),
-            "source": str(tiny_run.course.source_notebook("tiny")), "release": str(tiny_run.course.release_notebook("tiny")),
-            "out": str(tmp_path), "tree": str(tree), "kernels": str(kernels), "data": str(REPO_ROOT / "data"),
-            "cell_timeout": 10, "budget": 30, "key": "port-test", "ports": ports}
+    task = Task(student="reference", assignment="tiny", path=str(EXAMPLES / "tiny" / "reference.ipynb"),
+                source=str(tiny_run.course.source_notebook("tiny")), release=str(tiny_run.course.release_notebook("tiny")),
+                judge=str(tiny_run.course.judge("tiny")), out=str(tmp_path), tree=str(tree), kernels=str(kernels),
+                data=str(REPO_ROOT / "data"), key="port-test", limits=CellLimits(cell_timeout=10, budget=30), ports=tuple(ports))
     try:
         result = grade_submission(task)
     finally:
         holder.close()
-    assert result["retried"] and "Address already in use" in result["retried"]
-    assert result["score"] == 6
+    assert result.retried and "Address already in use" in result.retried
+    assert result.score == 6
 
 
 def test_solutions_are_not_importable_in_the_grading_kernel(tiny_run):
     result = tiny_run.by_student["adv_import_solutions"]
-    assert _cells(tiny_run, "adv_import_solutions")["cce_tests"]["score"] == 0
-    assert any("reference solutions" in flag for flag in result["flags"])
+    assert _cells(tiny_run, "adv_import_solutions")["cce_tests"].score == 0
+    assert any("reference solutions" in flag for flag in result.flags)
 
 
-def test_reading_the_hidden_tests_and_tampering_are_flagged(tiny_run):
+def test_reading_the_hidden_tests_and_tampering_are_noted_for_the_instructor_and_cost_nothing(tiny_run):
     for student in ("adv_read_hidden_tests", "adv_monkeypatch_numpy", "adv_monkeypatch_alias",
                     "adv_monkeypatch_builtins", "adv_custom_exception_handler", "adv_caller_frame"):
-        assert tiny_run.by_student[student]["flags"], student
+        assert tiny_run.by_student[student].flags, student
+    # Flags are notes: a correct answer next to the tampering keeps its points.
+    for student in ("adv_read_hidden_tests", "adv_caller_frame"):
+        assert tiny_run.by_student[student].score == 6, student
+    assert _cells(tiny_run, "adv_monkeypatch_numpy")["mean_accuracy_tests"].score == 1
 
 
 def test_validate_exits_non_zero_when_a_test_fails(tmp_path):
@@ -223,11 +230,11 @@ def test_a_caught_refused_read_is_charged_to_the_cell_that_tried(tmp_path):
 # part loses points).
 
 def _lost(run, student):
-    return {gid for gid, c in _cells(run, student).items() if c["score"] < c["points"]}
+    return {gid for gid, c in _cells(run, student).items() if c.score < c.points}
 
 
 @pytest.mark.parametrize("student, reason, lost", [
-    ("adv_infinite_loop", "did not finish within the time limit", {"dense_backward_tests"}),
+    ("adv_infinite_loop", "did not finish within the time limit", set()),
     ("adv_sigint_ignoring_loop", "ignored the interrupt", {"train_layers_tests"}),
     ("adv_os_exit", "kernel died", {"train_layers_tests"}),
     ("adv_memory_bomb", "MemoryError", {"dense_backward_tests"}),
@@ -235,70 +242,75 @@ def _lost(run, student):
 ])
 def test_5_layers_loops_exits_and_memory_bombs_cost_only_their_part(layers_run, student, reason, lost):
     result = layers_run.by_student[student]
-    assert result["status"] == "graded"
-    text = " ".join(result["notes"] + [c["message"] for c in result["cells"]])
+    assert result.status.value == "graded"
+    text = " ".join(result.notes + [v.message for c in result.cells for v in c.checks])
     assert reason in text, text
     assert _lost(layers_run, student) == lost
     # The rest of the run is unaffected: graded in the same run with 2 workers.
-    assert layers_run.by_student["reference"]["score"] == layers_run.by_student["reference"]["max_score"]
-    assert layers_run.by_student["adv_stderr_warning"]["score"] == layers_run.by_student["reference"]["max_score"]
+    assert layers_run.by_student["reference"].score == layers_run.by_student["reference"].max_score
+    assert layers_run.by_student["adv_stderr_warning"].score == layers_run.by_student["reference"].max_score
 
 
 def test_sigint_ignoring_loop_names_the_cells_own_limit(layers_run):
-    notes = " ".join(layers_run.by_student["adv_sigint_ignoring_loop"]["notes"])
+    notes = " ".join(layers_run.by_student["adv_sigint_ignoring_loop"].notes)
     assert "over the 20 s limit and ignored the interrupt" in notes, notes
 
 
 def test_layers_correct_answers_keep_their_points_despite_stderr_output_and_metadata(layers_run):
-    for student in ("adv_stderr_warning", "adv_huge_output", "adv_metadata_points", "adv_deleted_test_cell"):
+    for student in ("adv_stderr_warning", "adv_huge_output", "adv_metadata_points", "adv_deleted_test_cell", "adv_harmless_extras"):
         result = layers_run.by_student[student]
-        assert result["score"] == result["max_score"] == 12, student
-        assert result["flags"] == [], student
+        assert result.score == result.max_score == 12, student
+    for student in ("adv_stderr_warning", "adv_huge_output", "adv_metadata_points", "adv_deleted_test_cell"):
+        assert layers_run.by_student[student].flags == [], student
     page = (layers_run.out / "autograded" / "adv_huge_output" / "layers.ipynb").read_text()
     assert len(page) < 2_000_000 and "output truncated" in page
 
 
 def test_layers_deleted_and_edited_cells_are_restored(layers_run):
-    notes = " ".join(layers_run.by_student["adv_deleted_test_cell"]["notes"])
+    notes = " ".join(layers_run.by_student["adv_deleted_test_cell"].notes)
     assert "'train_layers_tests' was deleted; it was restored from the source and graded" in notes
-    notes = " ".join(layers_run.by_student["adv_edited_test_cells"]["notes"])
+    notes = " ".join(layers_run.by_student["adv_edited_test_cells"].notes)
     assert "'dense_backward_tests' was edited" in notes and "'train_layers_tests' was edited" in notes
     assert _lost(layers_run, "adv_edited_test_cells") == {"dense_backward_tests"}
-    notes = " ".join(layers_run.by_student["adv_deleted_answer_cell"]["notes"])
+    notes = " ".join(layers_run.by_student["adv_deleted_answer_cell"].notes)
     assert "answer cell 'cce_gradient' was deleted" in notes
 
 
-def test_layers_importing_the_solutions_costs_only_that_part(layers_run):
+def test_layers_importing_the_solutions_is_noted_and_the_students_own_code_is_judged(layers_run):
     result = layers_run.by_student["adv_import_solutions"]
-    assert any("reference solutions" in flag for flag in result["flags"])
-    assert _lost(layers_run, "adv_import_solutions") == {"dense_backward_tests"}
+    assert any("reference solutions" in flag for flag in result.flags)
+    assert _lost(layers_run, "adv_import_solutions") == set()
 
 
-def test_layers_reading_the_source_notebook_by_a_run_time_path_is_refused_and_flagged(layers_run):
-    """The path is built at run time (the source scan sees nothing) and the refusal is caught by
-    the submission: the kernel's audit hook still reports it, and the part from there on is 0."""
-    result = layers_run.by_student["adv_read_source_notebook"]
-    assert [f for f in result["flags"] if "refused by the sandbox" in f and "layers.ipynb" in f], result["flags"]
-    assert _lost(layers_run, "adv_read_source_notebook") == {
-        "softmax_forward_tests", "softmax_backward_tests", "dense_backward_tests", "train_layers_tests"}
-    assert layers_run.by_student["reference"]["flags"] == []
+def test_layers_reading_the_source_notebook_gets_nothing_and_costs_nothing(layers_run):
+    """The path is built at run time and the failure is caught by the submission: the notebook
+    is not readable from the kernel, and the correct answers keep their points."""
+    assert _lost(layers_run, "adv_read_source_notebook") == set()
+    assert layers_run.by_student["reference"].flags == []
 
 
-@pytest.mark.parametrize("student, first_lost", [
-    ("adv_monkeypatch_numpy", "softmax_forward_tests"),
-    ("adv_monkeypatch_alias", "dense_backward_tests"),
-    ("adv_monkeypatch_builtins", "cce_gradient_tests"),
-    ("adv_custom_exception_handler", "dense_backward_tests"),
-    ("adv_caller_frame", "softmax_forward_tests"),
+@pytest.mark.parametrize("student, wrong", [
+    ("adv_monkeypatch_numpy", {"softmax_forward_tests"}),  # its forward does not normalise
+    ("adv_monkeypatch_alias", {"dense_backward_tests"}),  # its Dense drops the bias column
+    ("adv_monkeypatch_builtins", set()),
+    ("adv_custom_exception_handler", {"dense_backward_tests"}),
+    ("adv_caller_frame", set()),
 ])
-def test_layers_tampering_is_flagged_and_costs_every_later_test(layers_run, student, first_lost):
+def test_layers_tampering_is_noted_and_costs_only_the_wrong_answers(layers_run, student, wrong):
     result = layers_run.by_student[student]
-    assert result["flags"], student
-    order = [c["grade_id"] for c in result["cells"]]
-    assert _lost(layers_run, student) == set(order[order.index(first_lost):]), student
+    assert result.flags, student
+    assert _lost(layers_run, student) == wrong, student
+
+
+@pytest.mark.parametrize("student", ["adv_input_transformer", "adv_ast_transformer", "adv_linecache_stubs", "adv_settrace",
+                                     "adv_written_module", "adv_rebinding_names", "adv_read_expected"])
+def test_layers_tricks_on_an_unimplemented_notebook_get_nothing(layers_run, student):
+    result = layers_run.by_student[student]
+    assert result.score == 0, [(c.grade_id, c.message) for c in result.cells]
+    assert layers_run.by_student["reference"].score == 12  # graded in the same run
 
 
 def test_layers_invalid_json_gets_zero_and_is_reported(layers_run):
     result = layers_run.by_student["adv_invalid_json"]
-    assert result["status"] == "invalid" and result["score"] == 0
-    assert "not JSON" in " ".join(result["notes"])
+    assert result.status.value == "invalid" and result.score == 0
+    assert "not JSON" in " ".join(result.notes)

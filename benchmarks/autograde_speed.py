@@ -98,7 +98,7 @@ def main() -> None:
         rows.append(("course_lib autograde, 1 worker", t1))
         t2, results2 = ours(course, submitted, tmp / "ours2", 2)
         rows.append(("course_lib autograde, 2 workers", t2))
-        assert [r["score"] for r in results] == [r["score"] for r in results2], "the two runs disagree"
+        assert [r.score for r in results] == [r.score for r in results2], "the two runs disagree"
         tp = None
         if not args.skip_plain:
             tp = plain_nbgrader(course, submitted, tmp / "autograded_plain", students)

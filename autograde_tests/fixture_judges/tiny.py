@@ -44,6 +44,8 @@ def cce_zero(student) -> None:
     value = as_float(call(None, student.cce, np.array([[1.0], [0.0]]), np.array([[0.0], [1.0]])), "cce with a zero probability")
     if value > 100:
         raise CheckFailure("cce must not see log(0): clip yhat away from zero")
+    if value < 10:
+        raise CheckFailure("cce with a zero probability at the correct class must be large (-log of the clipped 1e-12)")
 
 
 def softmax_columns(student) -> None:

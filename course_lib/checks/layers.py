@@ -207,9 +207,16 @@ def cce_gradient_zero_probabilities(cce_gradient) -> None:
     zeros = _YHAT.copy()
     zeros[:, 0] = [1.0, 0.0, 0.0]
     zeros[:, 1] = [0.5, 0.0, 0.5]
-    coerce(name, call(name, cce_gradient, _Y.copy(), zeros), "cce_gradient(y, yhat with zeros)", not_finite=(
+    got = coerce(name, call(name, cce_gradient, _Y.copy(), zeros), "cce_gradient(y, yhat with zeros)", not_finite=(
         "cce_gradient_divides_by_zero", "got inf or nan when yhat has entries exactly 0: clip yhat to [EPS, 1] "
                                         "before dividing"))
+    _shape(name, got, "cce_gradient(y, yhat with zeros)", _Y.shape)
+    # Where yhat > 0 nothing changes; the correct class at probability 0 gets a huge (finite) gradient.
+    # (Magnitudes only: a sign mistake is the worked example's to name.)
+    defined = zeros > 0
+    if not close(np.abs(got[defined]), (_Y / np.where(defined, zeros, 1.0))[defined]) or not abs(got[1, 1]) > 1e6:
+        raise failure(name, "wrong_value", "with probabilities of exactly 0 the gradient should still be -y / yhat, "
+                                           "with yhat clipped to [EPS, 1] (a correct class at 0 gets -1/EPS)")
 
 
 # --- Softmax ---------------------------------------------------------------------------------

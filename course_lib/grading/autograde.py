@@ -49,7 +49,8 @@ def _sha(*parts: bytes) -> str:
 def _pipeline_code() -> bytes:
     """The grader's own code that decides a result (the resume cache keys on it)."""
     package = Path(__file__).resolve().parents[1]
-    files = sorted(package.glob("grading/*.py")) + sorted(package.glob("checks/*.py")) + [package / "probe.py", package / "probe_codec.py"]
+    files = (sorted(package.glob("grading/*.py")) + sorted(package.glob("checks/*.py")) + sorted(package.glob("solutions/*.py"))
+             + [package / "probe.py", package / "probe_codec.py"])
     return b"".join(f.read_bytes() for f in files if f.is_file())
 
 

@@ -127,6 +127,8 @@ def grade_submission(task: Task) -> Result:
             notes.append(str(error))
         else:
             seconds, retried = round(execution.seconds, 3), execution.retried
+            notes += [f"cell {i} did not finish within the time limit and was interrupted"
+                      for i, state in sorted(execution.status.items()) if state == "timeout"]
             if execution.stopped:
                 notes.append(execution.stopped)
             flags += [f"cell {i}: tried to read the instructor's files (refused by the sandbox): {tried[0][:80]}"

@@ -30,7 +30,7 @@ def graded(layers_course):
         folder.mkdir(parents=True)
         shutil.copy(example, folder / "layers.ipynb")
     results = autograde(layers_course.course, "layers", submitted, settings=Settings(jobs=2), progress=False)
-    return {result["student"]: result for result in results}
+    return {result.student: result for result in results}
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +85,8 @@ def read_rows(rows) -> dict[str, tuple[str, str]]:
 
 
 def test_formgrader_lists_the_assignment_and_its_submissions(instructor_server, graded, page, steps):
-    assert graded["reference"]["score"] == graded["reference"]["max_score"] > 0, "the reference lost points"
-    assert graded["untouched"]["score"] == 0, "the untouched release got points"
+    assert graded["reference"].score == graded["reference"].max_score > 0, "the reference lost points"
+    assert graded["untouched"].score == 0, "the untouched release got points"
     frame = open_formgrader(page, instructor_server, steps)
     rows = open_submissions(frame, steps, len(graded))
     with steps("every collected example is listed"):
@@ -96,12 +96,12 @@ def test_formgrader_lists_the_assignment_and_its_submissions(instructor_server, 
 def test_formgrader_shows_the_pipeline_scores(instructor_server, graded, page, steps):
     frame = open_formgrader(page, instructor_server, steps)
     rows = open_submissions(frame, steps, len(graded))
-    unreadable = {student for student, r in graded.items() if r["status"] == "invalid"}
+    unreadable = {student for student, r in graded.items() if r.status.value == "invalid"}
     with steps("every readable submission is graded with the pipeline's score"):
         # A file that is not a notebook has nothing to show: it is left for the instructor, without a score.
         expect(rows.locator("td.status", has_text="needs autograding")).to_have_count(len(unreadable))
         shown = read_rows(rows)
         expected = {student: ("needs autograding", "") if student in unreadable else
-                    ("graded", f"{score_text(r['score'])} / {score_text(r['max_score'])}")
+                    ("graded", f"{score_text(r.score)} / {score_text(r.max_score)}")
                     for student, r in graded.items()}
         assert shown == expected
