@@ -149,8 +149,11 @@ def loss_random_data(softmax_loss) -> None:
                                            f"got {random:.6f}: does each sample use its own column and its own label?")
 
 
-def loss_far_apart(softmax_loss) -> None:
-    """Scores 0 and 800: the probability of the correct class underflows, the loss stays exact."""
+def loss_far_apart(softmax_loss, relative: bool = False) -> None:
+    """Scores 0 and 800: the probability of the correct class underflows, the loss stays exact.
+    ``relative``: compared with 800/30 times the student's own loss for scores (0, 30), where
+    nothing underflows (the loss grows linearly with scores that far apart), so that this part
+    is judged apart from the loss's other mistakes."""
     name = "softmax_loss"
     # Scores 0 and 800 for a sample of class 0: its probability underflows to 0, the loss is 800.
     far = _number(name, _call(name, softmax_loss, np.array([[0.0, 0.0], [0.0, 800.0]]), np.array([[0.0], [1.0]]),
@@ -158,7 +161,12 @@ def loss_far_apart(softmax_loss) -> None:
         "loss_log_of_zero", "got inf or nan for scores (0, 800) and label 0: the probability exp(-800) underflows "
                             "to 0 and log(0) = -inf; compute the log-probabilities directly from the shifted scores "
                             "(log-softmax) instead of taking the log of the probabilities"))
-    if not math.isclose(far, 800.0, rel_tol=1e-9):
+    expected = 800.0
+    if relative:
+        near = _number(name, _call(name, softmax_loss, np.array([[0.0, 0.0], [0.0, 30.0]]), np.array([[0.0], [1.0]]),
+                                   np.array([0])), "softmax_loss with scores (0, 30)")
+        expected = near * 800.0 / 30.0
+    if not math.isclose(far, expected, rel_tol=1e-9, abs_tol=1e-9):
         raise failure(name, "loss_log_of_zero", f"for scores (0, 800) and label 0 the loss is 800 (log-softmax: "
                                                  f"0 - 800 - log(1 + e^-800)), got {far:.6g}; clipping the probability "
                                                  f"hides how wrong the prediction is")
