@@ -442,37 +442,52 @@ def layers_adversarial(R):
 
 def softmax_toy_examples(release_nb, source_nb):
     c = lambda name: catalogued("softmax_toy", name)
+    WORKED, RANDOM = "the worked example", "random batches"
     return _course_examples(release_nb, source_nb, [
-        # The gradient check adds its own penalty to the student's loss at alpha = 0: charged once.
-        ("mistake_l2_penalises_bias", c("l2_on_bias"), ["softmax_loss_l2_tests"]),
-        # softmax_gradient_l2 adds the penalty to the student's softmax_gradient: it fails with it.
-        ("mistake_gradient_not_averaged", c("gradient_not_averaged"), ["softmax_gradient_tests", "softmax_gradient_l2_tests"]),
-        ("mistake_gradient_missing_minus_one", c("gradient_missing_minus_one"), ["softmax_gradient_tests", "softmax_gradient_l2_tests"]),
-        ("mistake_gradient_transposed", c("gradient_transposed"), ["softmax_gradient_tests", "softmax_gradient_l2_tests"]),
-        ("mistake_l2_gradient_missing_two", c("l2_gradient_missing_two"), ["softmax_gradient_l2_tests"]),
+        ("mistake_l2_penalises_bias", c("l2_on_bias"),
+         {"softmax_loss_l2_tests": ["the penalty on the worked example", "random weights and alphas"]}),
+        # softmax_gradient_l2 is judged with a known-good softmax_gradient: the mistake is charged once.
+        ("mistake_gradient_not_averaged", c("gradient_not_averaged"), {"softmax_gradient_tests": [WORKED, RANDOM]}),
+        ("mistake_gradient_missing_minus_one", c("gradient_missing_minus_one"), {"softmax_gradient_tests": [WORKED, RANDOM]}),
+        ("mistake_gradient_transposed", c("gradient_transposed"), {"softmax_gradient_tests": [WORKED, RANDOM]}),
+        ("mistake_l2_gradient_missing_two", c("l2_gradient_missing_two"),
+         {"softmax_gradient_l2_tests": [WORKED, "random weights and alphas"]}),
+        # Right values, X changed in place: only the check that looks for it fails.
+        ("mistake_gradient_modifies_x", c("modifies_input"), {"softmax_gradient_tests": ["W, X and y left unchanged"]}),
+        ("mistake_loss_log_of_zero", c("loss_log_of_zero"), {"softmax_loss_tests": ["scores far apart (log-softmax)"]}),
     ])
 
 
 def mnist_softmax_examples(release_nb, source_nb):
     c = lambda name: catalogued("mnist_softmax", name)
     return _course_examples(release_nb, source_nb, [
-        ("mistake_predict_wrong_axis", c("predict_wrong_axis"), ["predict_tests"]),
-        ("mistake_softmax_whole_matrix", c("softmax_whole_matrix"), ["softmax_tests"]),
-        ("mistake_predict_argmin", c("predict_argmin"), ["predict_tests"]),
-        # The gradient check first checks the loss of the same function.
-        ("mistake_loss_summed", c("loss_summed"), ["loss_tests", "gradient_tests"]),
-        ("mistake_gradient_missing_1_over_n", c("gradient_missing_1_over_N"), ["gradient_tests"]),
+        ("mistake_predict_wrong_axis", c("predict_wrong_axis"), {"predict_tests": ALL}),
+        # Normalised over the whole matrix: wrong values, but adding 1000 to the scores changes nothing.
+        ("mistake_softmax_whole_matrix", c("softmax_whole_matrix"),
+         {"softmax_tests": ["columns sum to 1 (the worked example)", "random and float32 scores"]}),
+        ("mistake_softmax_no_max_shift", c("softmax_no_max_shift"),
+         {"softmax_tests": ["large scores and samples far apart (stability)"]}),
+        ("mistake_predict_argmin", c("predict_argmin"), {"predict_tests": ALL}),
+        # dW is judged against the exact gradient, not through the loss: the sum costs the loss alone.
+        ("mistake_loss_summed", c("loss_summed"), {"loss_tests": ["W = 0 and the worked example"]}),
+        ("mistake_gradient_missing_1_over_n", c("gradient_missing_1_over_N"),
+         {"gradient_tests": ["dW against the exact gradient", "dW on random batches"]}),
     ])
 
 
 def mlp_backprop_examples(release_nb, source_nb):
     c = lambda name: catalogued("mlp_backprop", name)
+    OUTPUT, HIDDEN = "the output layer's gradient", "the hidden layer's gradient (given the output layer's)"
     return _course_examples(release_nb, source_nb, [
-        ("mistake_output_gradient_not_averaged", c("gradient_missing_1_over_N"), ["compute_grad_loss_tests"]),
-        ("mistake_gradient_sign", c("gradient_sign"), ["compute_grad_loss_tests"]),
-        ("mistake_gradient_transposed", c("gradient_transposed"), ["compute_grad_loss_tests"]),
-        ("mistake_hidden_derivative_a", c("hidden_derivative_wrong"), ["compute_grad_loss_tests"]),
-        ("mistake_backprop_through_bias", c("hidden_backprop_through_bias"), ["compute_grad_loss_tests"]),
+        # The hidden layer is judged given the output layer's gradient: a factor there is charged once.
+        ("mistake_output_gradient_not_averaged", c("gradient_missing_1_over_N"), {"compute_grad_loss_tests": [OUTPUT]}),
+        ("mistake_gradient_sign", c("gradient_sign"), {"compute_grad_loss_tests": [OUTPUT]}),
+        ("mistake_gradient_transposed", c("gradient_transposed"), {"compute_grad_loss_tests": [OUTPUT]}),
+        ("mistake_hidden_derivative_a", c("hidden_derivative_wrong"), {"compute_grad_loss_tests": [HIDDEN]}),
+        # A shape error raised in compute_grad_loss: nothing it returns can be judged.
+        ("mistake_backprop_through_bias", c("hidden_backprop_through_bias"), {"compute_grad_loss_tests": ALL}),
+        # compute_grad_loss is judged with a known-good forward: a mistake in forward costs forward alone.
+        ("mistake_forward_no_max_shift", c("output_no_max_shift"), {"forward_tests": ["output scores around 1000 (stability)"]}),
     ])
 
 

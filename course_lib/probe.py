@@ -28,9 +28,10 @@ MIME = "application/vnd.course-lib.probe+npz"
 
 
 def _helpers() -> dict:
+    from course_lib.checks.known_good import with_known_good
     from course_lib.checks.spies import loop_trace, train_trace
 
-    return {"loop_trace": loop_trace, "train_trace": train_trace}
+    return {"loop_trace": loop_trace, "train_trace": train_trace, "with_known_good": with_known_good}
 
 
 def _error(error: BaseException) -> list[str]:

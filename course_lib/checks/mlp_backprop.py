@@ -150,12 +150,27 @@ def _check_forward_values(forward) -> None:
         raise mistake("output_wrong_value", "the hidden layer is right but the output is not softmax(W_output "
                       f"[A; 1]) of the hidden activations A: first sample {np.round(P[:, 0], 4).tolist()}, "
                       f"expected {np.round(expected_P[:, 0], 4).tolist()}")
+
+
+def _check_forward_large_scores(forward, relative: bool = False) -> None:
+    """The case of ``_check_forward_values`` with output scores around 1000: finite (and, with
+    ``relative``, the same output as the student's own for the scores near 0)."""
+    rng = np.random.default_rng(22)
+    D, H, C, N = 5, 4, 3, 7
+    p = _params(rng, D, H, C, scale=1.0)
+    X = rng.standard_normal((D, N))
+    W_h, W_o = p["W"]["hidden"], p["W"]["output"]
     big = {"W": {"hidden": W_h, "output": W_o.copy()}}
     big["W"]["output"][:, -1] += 1000.0
     label = "forward(p, X) with output scores around 1000"
-    _forward(forward, big, X, label, not_finite=(
+    _, P = _forward(forward, big, X, label, not_finite=(
         "output_no_max_shift", f"{label}: the output contains inf or nan, exp overflows. Subtract each column's "
                                "maximum score before exp; it does not change the probabilities"))
+    if relative:
+        _, near = _forward(forward, p, X)
+        if not close(P, near):
+            raise mistake("output_no_max_shift", f"{label}: the output differs from the output for the same scores "
+                                                 "near 0; raising every score of a sample equally changes no probability")
 
 
 def _check_forward_float32(forward) -> None:
@@ -179,6 +194,7 @@ def check_forward(forward) -> None:
     _check_forward_properties(forward)
     _check_forward_bias(forward)
     _check_forward_values(forward)
+    _check_forward_large_scores(forward)
     _check_forward_float32(forward)
     passed("forward", 9)
 
@@ -274,7 +290,11 @@ def _check_output_gradient(compute_grad_loss) -> None:
     _, grads = _grad_loss(compute_grad_loss, p, X, Y)
     dW = _shape(grads["output"], p["W"]["output"], "output")
     _shape(grads["hidden"], p["W"]["hidden"], "hidden")
-    numeric = _numerical(compute_grad_loss, p, X, Y, "output")
+    _judge_output_gradient(dW, _numerical(compute_grad_loss, p, X, Y, "output"), N)
+
+
+def _judge_output_gradient(dW, numeric, N, reference: str = "the numerical gradient of your loss") -> None:
+    """dW_output against ``numeric``, the gradient it should be, with the mistakes named."""
     found = relation(dW, numeric, {"gradient_missing_1_over_N": N})
     if found == "equal":
         return
@@ -287,7 +307,7 @@ def _check_output_gradient(compute_grad_loss) -> None:
         raise mistake("output_bias_gradient_wrong", "dW_output's weight columns are right but its bias column "
                       f"is not (got {np.round(dW[:, -1], 5).tolist()}, numerically "
                       f"{np.round(numeric[:, -1], 5).tolist()}): the bias gradient sums dZ_output over the samples")
-    raise mistake("wrong_value", f"dW_output differs from the numerical gradient of your loss (relative error "
+    raise mistake("wrong_value", f"dW_output differs from {reference} (relative error "
                                  f"{rel_error(dW, numeric):.1e}, should be < 1e-6)")
 
 
@@ -295,7 +315,12 @@ def _check_hidden_gradient(compute_grad_loss, hidden_weights: bool) -> None:
     p, X, Y = _problem(25, hidden_weights)
     _, grads = _grad_loss(compute_grad_loss, p, X, Y)
     dW = _shape(grads["hidden"], p["W"]["hidden"], "hidden")
-    numeric = _numerical(compute_grad_loss, p, X, Y, "hidden")
+    _judge_hidden_gradient(dW, _numerical(compute_grad_loss, p, X, Y, "hidden"), hidden_weights)
+
+
+def _judge_hidden_gradient(dW, numeric, hidden_weights: bool, reference: str = "the numerical gradient") -> None:
+    """dW_hidden against ``numeric``; ``hidden_weights`` False: the case of ``_problem`` with every
+    hidden unit at z = 0, where the logistic's derivative is 1/4."""
     # With every hidden unit at z = 0 the logistic's derivative is 1/4 everywhere.
     found = relation(dW, numeric, {} if hidden_weights else {"hidden_derivative_missing": 4,
                                                               "hidden_derivative_wrong": 2})
@@ -313,7 +338,7 @@ def _check_hidden_gradient(compute_grad_loss, hidden_weights: bool) -> None:
         raise mistake("hidden_bias_gradient_wrong", "dW_hidden's weight columns are right but its bias column is "
                       "not: the bias gradient sums dZ_hidden over the samples")
     raise mistake("hidden_backprop_wrong", f"dW_output is right but dW_hidden is not (relative error "
-                  f"{rel_error(dW, numeric):.1e} to the numerical gradient): pass dZ_output back through W_output "
+                  f"{rel_error(dW, numeric):.1e} to {reference}): pass dZ_output back through W_output "
                   "without its bias column, multiply by the logistic's derivative A (1 - A), then form dZ_hidden [X; 1]^T")
 
 

@@ -98,10 +98,12 @@ def _softmax_shape_and_normalisation(softmax) -> None:
                                                 "expected 1 each")
 
 
-def _softmax_hand_worked(softmax, shift: float = 0.0) -> None:
+def _softmax_hand_worked(softmax, shift: float = 0.0, expected=None) -> None:
+    """The hand case, its scores raised by ``shift``; ``expected`` (default: the probabilities)
+    lets the grader compare with the student's own result without the shift."""
     # Column 0: equal scores -> (1/2, 1/2). Column 1: scores (ln 3, 0) -> (3/4, 1/4).
     Z = np.array([[0.0, np.log(3.0)], [0.0, 0.0]]) + shift
-    expected = np.array([[0.5, 0.75], [0.5, 0.25]])
+    expected = np.array([[0.5, 0.75], [0.5, 0.25]]) if expected is None else np.asarray(expected)
     label = "softmax(Z) for Z = [[0, ln 3], [0, 0]]" + (f" + {shift:g}" if shift else "")
     nonfinite = None
     if shift:
@@ -122,10 +124,11 @@ def _softmax_hand_worked(softmax, shift: float = 0.0) -> None:
         raise mistake("wrong_value", f"{label} gives {np.round(P, 4).tolist()}, expected {expected.tolist()}")
 
 
-def _softmax_far_apart(softmax) -> None:
+def _softmax_far_apart(softmax, expected=None) -> None:
+    """Two samples whose scores are 1000 apart; ``expected`` as in ``_softmax_hand_worked``."""
     # Column 0: scores (0, 0) -> (1/2, 1/2); column 1: scores (-1000, -1000 + ln 3) -> (1/4, 3/4).
     Z = np.array([[0.0, -1000.0], [0.0, -1000.0 + np.log(3.0)]])
-    expected = np.array([[0.5, 0.25], [0.5, 0.75]])
+    expected = np.array([[0.5, 0.25], [0.5, 0.75]]) if expected is None else np.asarray(expected)
     label = "softmax(Z) for Z = [[0, -1000], [0, -1000 + ln 3]]"
     P = coerce(None, call_student(softmax, label, Z), label, Z.shape, (
         "softmax_global_max", f"{label} contains inf or nan: the second sample's scores are far below the first's, "
@@ -264,6 +267,16 @@ def _check_loss_hand_worked(fn) -> None:
         raise mistake("wrong_value", f"two samples of labels (0, 1), both with scores (ln 3, 0), i.e. probabilities "
                                      f"(3/4, 1/4): the loss should be -(ln 3/4 + ln 1/4)/2 = {expected:.6f}, "
                                      f"got {loss:.6f}")
+
+
+def _check_loss_stability(fn, relative: bool = False) -> None:
+    """The hand case with every score raised by 1000, a correct class of probability 0, and two
+    samples whose scores are far apart. ``relative``: compared with the student's own loss of the
+    same samples with their scores moved back near 0 (stability judged apart from the loss's value)."""
+    W = np.array([[0.0, 0.0, np.log(3.0)], [0.0, 0.0, 0.0]])
+    X = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
+    y = np.array([0, 1])
+    expected = _loss(fn, W, X, y) if relative else -(np.log(0.75) + np.log(0.25)) / 2
     big = W.copy()
     big[:, -1] += 1000.0
     label = "the loss with every score raised by 1000"
@@ -281,12 +294,16 @@ def _check_loss_hand_worked(fn) -> None:
     far_W = np.array([[0.0, -1000.0, 0.0], [0.0, -1000.0 + np.log(3.0), 0.0]])
     far_X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     far = -(np.log(0.5) + np.log(0.75)) / 2
+    near_W = far_W + np.array([[0.0, 1000.0, 0.0], [0.0, 1000.0, 0.0]])  # the second sample's scores (0, ln 3)
+    far = _loss(fn, near_W, far_X, y) if relative else far
     label = "the loss for scores (0, 0) and (-1000, -1000 + ln 3), labels (0, 1)"
     loss_far = _loss(fn, far_W, far_X, y, nonfinite=(
         "loss_global_max", f"{label} is inf or nan: subtracting the maximum of the whole score matrix leaves "
                            "exp(-1000) = 0 for every class of the second sample; subtract each column's own maximum"))
     if not np.isclose(loss_far, far, rtol=1e-9):
-        raise mistake("wrong_value", f"{label} is {loss_far:.6f}, expected -(ln 1/2 + ln 3/4)/2 = {far:.6f}")
+        raise mistake("wrong_value", f"{label} is {loss_far:.6f}, expected "
+                                     f"{'the same as for scores (0, 0) and (0, ln 3), ' if relative else '-(ln 1/2 + ln 3/4)/2 = '}"
+                                     f"{far:.6f}")
 
 
 def _mean_cross_entropy(Z: np.ndarray, y: np.ndarray) -> float:
@@ -320,6 +337,7 @@ def check_loss(softmax_loss_and_gradient) -> None:
     """Check the loss returned by ``softmax_loss_and_gradient(W, X, y, l2_reg)``."""
     _check_loss_at_zero(softmax_loss_and_gradient)
     _check_loss_hand_worked(softmax_loss_and_gradient)
+    _check_loss_stability(softmax_loss_and_gradient)
     _check_l2_in_loss(softmax_loss_and_gradient)
     passed("softmax loss", 5)
 
@@ -344,9 +362,13 @@ def _numerical(fn, W, X, y, l2_reg) -> np.ndarray:
 
 def _check_gradient_no_l2(fn) -> None:
     W, X, y = _problem()
-    N = X.shape[1]
     dW = _gradient(fn, W, X, y, 0.0)
-    numeric = _numerical(fn, W, X, y, 0.0)
+    _judge_gradient_no_l2(dW, _numerical(fn, W, X, y, 0.0), W, X, y)
+
+
+def _judge_gradient_no_l2(dW, numeric, W, X, y, reference: str = "the numerical gradient of your loss") -> None:
+    """dW (l2_reg = 0) against ``numeric``, the gradient it should be, with the mistakes named."""
+    N = X.shape[1]
     found = relation(dW, numeric, {"gradient_missing_1_over_N": N})
     if found == "equal":
         return
@@ -371,7 +393,7 @@ def _check_gradient_no_l2(fn) -> None:
         raise mistake("wrong_value", "dW's weight columns are right but its bias (last) column is not "
                                      f"(got {np.round(dW[:, -1], 5).tolist()}, numerically "
                                      f"{np.round(numeric[:, -1], 5).tolist()})")
-    raise mistake("wrong_value", f"dW differs from the numerical gradient of your loss (relative error "
+    raise mistake("wrong_value", f"dW differs from {reference} (relative error "
                                  f"{rel_error(dW, numeric):.1e}, should be < 1e-6). Compare dW = "
                                  f"{np.round(dW, 4).tolist()} with {np.round(numeric, 4).tolist()}")
 
@@ -381,6 +403,11 @@ def _check_gradient_l2(fn) -> None:
     l2_reg = 0.1
     added = _gradient(fn, W, X, y, l2_reg) - _gradient(fn, W, X, y, 0.0)
     expected = _numerical(fn, W, X, y, l2_reg) - _numerical(fn, W, X, y, 0.0)
+    _judge_gradient_l2(added, expected, l2_reg)
+
+
+def _judge_gradient_l2(added, expected, l2_reg, reference: str = "numerically") -> None:
+    """The L2 part of dW (dW with ``l2_reg`` minus dW without) against ``expected``."""
     if np.allclose(added, expected, rtol=1e-5, atol=1e-7):
         return
     if np.allclose(added, 0.0, atol=1e-12):
@@ -396,7 +423,7 @@ def _check_gradient_l2(fn) -> None:
         raise mistake("l2_gradient_missing_factor_2", "the L2 part of dW is half what it should be: the derivative "
                                                       "of l2_reg w^2 is 2 l2_reg w")
     raise mistake("wrong_value", f"the L2 part of dW (dW with l2_reg={l2_reg} minus dW without) is "
-                                 f"{np.round(added, 4).tolist()}, numerically {np.round(expected, 4).tolist()}")
+                                 f"{np.round(added, 4).tolist()}, {reference} {np.round(expected, 4).tolist()}")
 
 
 def check_loss_gradient(softmax_loss_and_gradient) -> None:

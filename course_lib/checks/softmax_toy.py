@@ -99,6 +99,14 @@ def _random_case(seed: int, C: int = 3, D: int = 4, N: int = 6):
 
 def check_softmax_loss(softmax_loss) -> None:
     """``softmax_loss(W, X, y)``: the mean over samples of ``-log softmax(W X)[y_n, n]``."""
+    loss_worked_example(softmax_loss)
+    loss_random_data(softmax_loss)
+    loss_far_apart(softmax_loss)
+    passed("softmax_loss", 4)
+
+
+def loss_worked_example(softmax_loss) -> None:
+    """The hand case (with its named mistakes) and W = 0."""
     name = "softmax_loss"
     got = _number(name, _call(name, softmax_loss, _W, _X, _y), "softmax_loss(W, X, y)")
     if not math.isclose(got, _LOSS, rel_tol=1e-9):
@@ -125,6 +133,11 @@ def check_softmax_loss(softmax_loss) -> None:
     if not math.isclose(uniform, _LN3, rel_tol=1e-9):
         raise failure(name, "wrong_value", f"W = 0 gives probability 1/3 everywhere and loss log 3 = {_LN3:.6f}, "
                                             f"got {uniform:.6f}")
+
+
+def loss_random_data(softmax_loss) -> None:
+    """Random data: every sample with its own column and its own label."""
+    name = "softmax_loss"
     # Every sample with its own probabilities: each sample's loss must use its own column and label.
     W, X, y = _random_case(5)
     Z = W @ X
@@ -134,22 +147,41 @@ def check_softmax_loss(softmax_loss) -> None:
         raise failure(name, "wrong_value", f"on random data (3 classes, 6 samples, labels {y.tolist()}) the "
                                            f"per-sample losses are {fmt(per_sample)}, their mean {per_sample.mean():.6f}; "
                                            f"got {random:.6f}: does each sample use its own column and its own label?")
+
+
+def loss_far_apart(softmax_loss, relative: bool = False) -> None:
+    """Scores 0 and 800: the probability of the correct class underflows, the loss stays exact.
+    ``relative``: compared with 800/30 times the student's own loss for scores (0, 30), where
+    nothing underflows (the loss grows linearly with scores that far apart), so that this part
+    is judged apart from the loss's other mistakes."""
+    name = "softmax_loss"
     # Scores 0 and 800 for a sample of class 0: its probability underflows to 0, the loss is 800.
     far = _number(name, _call(name, softmax_loss, np.array([[0.0, 0.0], [0.0, 800.0]]), np.array([[0.0], [1.0]]),
                               np.array([0])), "softmax_loss with scores (0, 800)", not_finite=(
         "loss_log_of_zero", "got inf or nan for scores (0, 800) and label 0: the probability exp(-800) underflows "
                             "to 0 and log(0) = -inf; compute the log-probabilities directly from the shifted scores "
                             "(log-softmax) instead of taking the log of the probabilities"))
-    if not math.isclose(far, 800.0, rel_tol=1e-9):
+    expected = 800.0
+    if relative:
+        near = _number(name, _call(name, softmax_loss, np.array([[0.0, 0.0], [0.0, 30.0]]), np.array([[0.0], [1.0]]),
+                                   np.array([0])), "softmax_loss with scores (0, 30)")
+        expected = near * 800.0 / 30.0
+    if not math.isclose(far, expected, rel_tol=1e-9, abs_tol=1e-9):
         raise failure(name, "loss_log_of_zero", f"for scores (0, 800) and label 0 the loss is 800 (log-softmax: "
                                                  f"0 - 800 - log(1 + e^-800)), got {far:.6g}; clipping the probability "
                                                  f"hides how wrong the prediction is")
-    passed(name, 4)
 
 
 def check_softmax_gradient(softmax_gradient, softmax_loss) -> None:
     """``softmax_gradient(W, X, y)``: ``(P - Y) X^T / N``, and the numerical gradient of your
     ``softmax_loss``."""
+    gradient_worked_example(softmax_gradient)
+    gradient_matches_loss(softmax_gradient, softmax_loss)
+    passed("softmax_gradient", 2)
+
+
+def gradient_worked_example(softmax_gradient) -> None:
+    """The hand case, with its named mistakes."""
     name = "softmax_gradient"
     result = _call(name, softmax_gradient, _W, _X, _y)
     if np.shape(result) == (2, 3):
@@ -176,6 +208,11 @@ def check_softmax_gradient(softmax_gradient, softmax_loss) -> None:
         raise failure(name, "wrong_value", f"for the hand case (probabilities (1/6, 2/6, 3/6) in every column, "
                                             f"labels (0, 2, 2), X =\n{fmt(_X)})\nexpected\n{fmt(_GRADIENT)}\n"
                                             f"got\n{fmt(got)}")
+
+
+def gradient_matches_loss(softmax_gradient, softmax_loss) -> None:
+    """Random data: the numerical gradient of the student's softmax_loss (which must be right)."""
+    name = "softmax_gradient"
     try:
         _loss_is_right(softmax_loss)
     except CheckFailure as error:
@@ -186,7 +223,6 @@ def check_softmax_gradient(softmax_gradient, softmax_loss) -> None:
     if error > 1e-6:
         raise failure(name, "wrong_value", f"does not match the numerical gradient of your softmax_loss on random "
                                             f"data (relative error {error:.2g})")
-    passed(name, 2)
 
 
 def _wrong_ones(subtract) -> np.ndarray:
@@ -210,6 +246,14 @@ def check_softmax_loss_l2(softmax_loss_l2, softmax_loss) -> None:
     base = _number(name, _call(name, softmax_loss, _W_L2, _X_L2, _y), "softmax_loss(W, X, y)")
     if not math.isclose(base, _LOSS, rel_tol=1e-9):
         raise failure(name, "loss_first", "fix softmax_loss first (check_softmax_loss)")
+    loss_l2_worked_example(softmax_loss_l2)
+    passed(name, 2)
+
+
+def loss_l2_worked_example(softmax_loss_l2) -> None:
+    """alpha = 0 and alpha = 0.1 on the hand case with feature weights (1, 2, -1), with the named
+    mistakes of the penalty."""
+    name = "softmax_loss_l2"
     no_penalty = _number(name, _call(name, lambda *a: softmax_loss_l2(*a, 0.0), _W_L2, _X_L2, _y),
                          "softmax_loss_l2(W, X, y, 0)")
     if math.isclose(no_penalty, _LOSS + 6.0, rel_tol=1e-9):
@@ -239,12 +283,18 @@ def check_softmax_loss_l2(softmax_loss_l2, softmax_loss) -> None:
         raise failure(name, "wrong_value", f"with feature weights (1, 2, -1), alpha = {_ALPHA} and softmax_loss = "
                                             f"{_LOSS:.6f} expected {_LOSS:.6f} + 0.1 * 6 = {expected:.6f}, "
                                             f"got {got:.6f}")
-    passed(name, 2)
 
 
 def check_softmax_gradient_l2(softmax_gradient_l2, softmax_loss_l2) -> None:
     """``softmax_gradient_l2(W, X, y, alpha)``: ``softmax_gradient + 2 alpha W`` with a zero bias
     column, and the numerical gradient of your loss without penalty plus the L2 penalty."""
+    gradient_l2_worked_example(softmax_gradient_l2)
+    gradient_l2_matches_loss(softmax_gradient_l2, softmax_loss_l2)
+    passed("softmax_gradient_l2", 2)
+
+
+def gradient_l2_worked_example(softmax_gradient_l2) -> None:
+    """The hand case with feature weights (1, 2, -1), with the named mistakes of the penalty."""
     name = "softmax_gradient_l2"
     # The softmax part: feature row 0 gives a zero first column, the bias column is (-1/6, 1/3, -1/6);
     # the penalty 2 * 0.1 * (1, 2, -1) goes in the first column only.
@@ -273,6 +323,11 @@ def check_softmax_gradient_l2(softmax_gradient_l2, softmax_loss_l2) -> None:
                 raise failure(name, mistake, hint)
         raise failure(name, "wrong_value", f"for W =\n{fmt(_W_L2)}\nX =\n{fmt(_X_L2)}\ny = {_y}, alpha = {_ALPHA}: "
                                             f"expected\n{fmt(base + penalty)}\ngot\n{fmt(got)}")
+
+
+def gradient_l2_matches_loss(softmax_gradient_l2, softmax_loss_l2) -> None:
+    """Random data: the numerical gradient of the student's loss at alpha = 0 plus the penalty."""
+    name = "softmax_gradient_l2"
     try:
         _loss_is_right(lambda W, X, y: softmax_loss_l2(W, X, y, 0.0))
     except CheckFailure:
@@ -288,4 +343,3 @@ def check_softmax_gradient_l2(softmax_gradient_l2, softmax_loss_l2) -> None:
         raise failure(name, "wrong_value", f"does not match the numerical gradient of softmax_loss (your "
                                             f"softmax_loss_l2 with alpha = 0) + 0.3 ||W without its bias column||^2 "
                                             f"on random data (relative error {error:.2g})")
-    passed(name, 2)

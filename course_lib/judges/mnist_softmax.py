@@ -1,0 +1,255 @@
+"""The judge of the MNIST softmax regression notebook: the named checks of each graded cell.
+
+Every part is judged on its own: the loss and dW of ``softmax_loss_and_gradient`` each against
+the grader's own numbers (dW never through the student's loss), the L2 terms as the difference
+they make, and an argument changed in place by its own check. Failures name mistakes of
+``course_lib.checks.mnist_softmax.MISTAKES``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib.checks import mnist_softmax as visible
+from course_lib.checks.common import CheckFailure, close, coerce, failure
+from course_lib.grading.judge import AssignmentJudge, CellJudge, Check
+from course_lib.solutions import softmax_regression as solution
+from course_lib.solutions.softmax import softmax as reference_softmax
+
+
+def _copying(function):
+    """``function`` called on copies of its array arguments: a change in place is not seen here
+    (it costs the check that looks for it, once)."""
+    return lambda *args: function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args])
+
+
+# --- softmax -----------------------------------------------------------------------------------
+
+def _hidden_softmax_cases():
+    rng = np.random.default_rng(1001)
+    for shape, offset in [((10, 1), 0.0), ((10, 64), 800.0), ((3, 5), -800.0), ((2, 7), 0.0)]:
+        yield 20 * rng.standard_normal(shape) + offset, offset
+
+
+_FAR = np.array([[0.0, -1000.0, 700.0], [3.0, -1000.0 + np.log(3.0), 690.0]])
+
+
+def _softmax_against(softmax, Z, what: str, not_finite=None, expected=None) -> None:
+    label = f"softmax(Z) for {what}"
+    P = coerce(None, visible.call_student(softmax, label, Z), label, Z.shape, not_finite)
+    if expected is not None and not np.allclose(P, expected, rtol=1e-9, atol=1e-12):
+        raise failure(None, "softmax_no_max_shift", f"{label} differs from softmax of the same scores moved near 0: "
+                                                    f"adding the same number to every score of a column must not "
+                                                    f"change its probabilities")
+    if expected is None and not np.allclose(P, reference_softmax(Z), rtol=1e-9, atol=1e-12):
+        raise failure(None, "wrong_value", f"{label} gives wrong probabilities")
+
+
+def _own(function, *args):
+    """The student's own result for scores near 0 (None when it is no usable array): stability is
+    judged as ``the same result for the same scores moved far from 0``, apart from the values."""
+    try:
+        return coerce(None, visible.call_student(function, "the same scores near 0", *args), "the result")
+    except CheckFailure:
+        return None
+
+
+def softmax_worked_example(student) -> None:
+    softmax = _copying(student.softmax)
+    visible._softmax_shape_and_normalisation(softmax)
+    visible._softmax_hand_worked(softmax)
+
+
+def softmax_stability(student) -> None:
+    softmax = _copying(student.softmax)
+    hand = _own(softmax, np.array([[0.0, np.log(3.0)], [0.0, 0.0]]))
+    visible._softmax_hand_worked(softmax, shift=1000.0, expected=hand)
+    visible._softmax_hand_worked(softmax, shift=-1000.0, expected=hand)
+    visible._softmax_far_apart(softmax, expected=_own(softmax, np.array([[0.0, 0.0], [0.0, np.log(3.0)]])))
+    overflow = ("softmax_no_max_shift", "softmax(Z) contains inf or nan for scores around 800: exp overflows. Subtract "
+                                        "each column's maximum score before taking exp")
+    for Z, offset in _hidden_softmax_cases():
+        if offset:
+            _softmax_against(softmax, Z, f"scores of shape {Z.shape} around {offset:g}", overflow,
+                             _own(softmax, Z - offset))
+    _softmax_against(softmax, _FAR, "samples whose scores are far apart (around 0, -1000 and 700)", (
+        "softmax_global_max", "softmax(Z) contains inf or nan when the samples' scores are far apart: subtract each "
+                              "column's own maximum"), _own(softmax, _FAR - _FAR.max(axis=0)))
+
+
+def softmax_random(student) -> None:
+    softmax = _copying(student.softmax)
+    visible._softmax_float32(softmax)
+    for Z, offset in _hidden_softmax_cases():
+        if not offset:
+            _softmax_against(softmax, Z, f"random scores of shape {Z.shape}")
+
+
+def softmax_leaves_z(student) -> None:
+    visible.call_student(student.softmax, "softmax(Z)", np.random.default_rng(0).standard_normal((3, 4)))
+    visible.call_student(student.softmax, "softmax(Z) for samples far apart", _FAR)
+
+
+# --- predict -----------------------------------------------------------------------------------
+
+def predict_random(student) -> None:
+    predict = _copying(student.predict)
+    rng = np.random.default_rng(1002)
+    for C, D, N in [(10, 20, 50), (4, 3, 1), (2, 6, 9)]:
+        W = rng.standard_normal((C, D + 1))
+        X = np.vstack([rng.standard_normal((D, N)), np.ones((1, N))])
+        labels = coerce(None, visible.call_student(predict, "predict(W, X)", W, X), "predict(W, X)", (N,))
+        if not np.array_equal(labels, np.argmax(W @ X, axis=0).astype(np.float64)):
+            raise failure(None, "wrong_value", f"predict(W, X) gives wrong labels for {C} classes and {N} samples")
+
+
+# --- the loss ----------------------------------------------------------------------------------
+
+def _hidden_loss_problem(rng, offset=0.0):
+    W = 0.3 * rng.standard_normal((10, 21))
+    W[:, -1] += offset
+    X = np.vstack([rng.standard_normal((20, 40)), np.ones((1, 40))])
+    return W, X, rng.integers(0, 10, 40)
+
+
+def _hidden_loss_cases():
+    """The hidden tests' three problems: (l2_reg, W, X, y)."""
+    rng = np.random.default_rng(1003)
+    return [(l2, *_hidden_loss_problem(rng, offset)) for l2, offset in [(0.0, 0.0), (0.01, 0.0), (0.3, 1000.0)]]
+
+
+def _loss_against(fn, W, X, y, what: str, not_finite=None) -> None:
+    got = visible._loss(fn, W, X, y, 0.0, not_finite)
+    expected = float(solution.softmax_loss(W, X, y))
+    if not np.isclose(got, expected, rtol=1e-9):
+        if np.isclose(got, X.shape[1] * expected, rtol=1e-9):
+            raise failure(None, "loss_summed", f"the loss {what} is {got:.6f}, {X.shape[1]} times the mean "
+                                               f"{expected:.6f}: the loss is the mean over samples")
+        raise failure(None, "wrong_value", f"the loss is wrong {what}: expected {expected:.6f}, got {got:.6f}")
+
+
+def loss_worked_example(student) -> None:
+    fn = _copying(student.softmax_loss_and_gradient)
+    visible._check_loss_at_zero(fn)
+    visible._check_loss_hand_worked(fn)
+    _, W, X, y = _hidden_loss_cases()[0]
+    _loss_against(fn, W, X, y, "for 10 classes and 40 samples")
+
+
+def loss_stability(student) -> None:
+    fn = _copying(student.softmax_loss_and_gradient)
+    visible._check_loss_stability(fn, relative=True)
+    _, W, X, y = _hidden_loss_cases()[2]
+    label = "the loss for 10 classes, 40 samples and scores around 1000"
+    got = visible._loss(fn, W, X, y, 0.0, (
+        "loss_no_max_shift", f"{label} is inf or nan: exp overflows. Subtract each column's maximum score first"))
+    near = W.copy()
+    near[:, -1] -= 1000.0
+    own = visible._loss(fn, near, X, y, 0.0)
+    if not np.isclose(got, own, rtol=1e-9):
+        raise failure(None, "loss_no_max_shift", f"{label} is {got:.6f}, expected the same {own:.6f} as for the scores "
+                                                 f"near 0: raising all scores of a sample equally changes no probability")
+    # Samples whose scores are far apart, and a correct class whose probability underflows to 0.
+    W = np.array([[0.0, -1000.0, 0.0, 0.0], [0.0, -1000.0 + np.log(3.0), 800.0, 0.0]])
+    X = np.vstack([np.eye(3), np.ones((1, 3))])
+    visible._loss(fn, W, X, np.array([0, 1, 0]), 0.0, (
+        "loss_log_of_zero", "the loss is inf or nan when the samples' scores are far apart or a correct class's "
+                            "probability rounds to 0: compute log p_y as z_y - max z - log sum exp(z - max z)"))
+
+
+def loss_l2(student) -> None:
+    fn = _copying(student.softmax_loss_and_gradient)
+    visible._check_l2_in_loss(fn)
+    for l2_reg, W, X, y in _hidden_loss_cases()[1:]:
+        W = W.copy()
+        W[:, -1] = np.where(np.abs(W[:, -1]) > 100, W[:, -1] - 1000.0, W[:, -1])  # the scores around 1000: stability's
+        added = visible._loss(fn, W, X, y, l2_reg) - visible._loss(fn, W, X, y, 0.0)
+        expected = l2_reg * float(np.sum(W[:, :-1] ** 2))
+        if not np.isclose(added, expected, rtol=1e-7):
+            raise failure(None, "wrong_value", f"l2_reg={l2_reg} adds {added:.6f} to the loss for 10 classes and 40 "
+                                               f"samples, expected l2_reg x (sum of squared weights without the bias "
+                                               f"column) = {expected:.6f}")
+
+
+# --- dW ----------------------------------------------------------------------------------------
+
+_EXACT = "the gradient of the loss"
+
+
+def _hidden_gradient_cases():
+    rng = np.random.default_rng(1004)
+    cases = []
+    for l2 in [0.0, 0.01, 0.5]:
+        W = 0.3 * rng.standard_normal((10, 21))
+        X = np.vstack([rng.standard_normal((20, 40)), np.ones((1, 40))])
+        cases.append((l2, W, X, rng.integers(0, 10, 40)))
+    return cases
+
+
+def gradient_worked_example(student) -> None:
+    fn = _copying(student.softmax_loss_and_gradient)
+    W, X, y = visible._problem()
+    dW = visible._gradient(fn, W, X, y, 0.0)
+    visible._judge_gradient_no_l2(dW, solution.softmax_gradient(W, X, y), W, X, y, _EXACT)
+
+
+def gradient_random(student) -> None:
+    fn = _copying(student.softmax_loss_and_gradient)
+    for _, W, X, y in _hidden_gradient_cases():
+        dW = visible._gradient(fn, W, X, y, 0.0)
+        if not np.allclose(dW, solution.softmax_gradient(W, X, y), rtol=1e-8, atol=1e-12):
+            visible._judge_gradient_no_l2(dW, solution.softmax_gradient(W, X, y), W, X, y, _EXACT)
+            raise failure(None, "wrong_value", "dW is wrong for 10 classes and 40 samples")
+
+
+def _l2_part(W, l2_reg):
+    part = 2 * l2_reg * W
+    part[:, -1] = 0.0
+    return part
+
+
+def gradient_l2(student) -> None:
+    fn = _copying(student.softmax_loss_and_gradient)
+    W, X, y = visible._problem(seed=3)
+    added = visible._gradient(fn, W, X, y, 0.1) - visible._gradient(fn, W, X, y, 0.0)
+    visible._judge_gradient_l2(added, _l2_part(W, 0.1), 0.1, "expected")
+    for l2_reg, W, X, y in _hidden_gradient_cases()[1:]:
+        added = visible._gradient(fn, W, X, y, l2_reg) - visible._gradient(fn, W, X, y, 0.0)
+        if not close(added, _l2_part(W, l2_reg), rtol=1e-7, atol=1e-10):
+            visible._judge_gradient_l2(added, _l2_part(W, l2_reg), l2_reg, "expected")
+
+
+def gradient_leaves_arguments(student) -> None:
+    W, X, y = visible._problem()
+    visible._loss_and_gradient(student.softmax_loss_and_gradient, W, X, y, 0.0)
+    l2_reg, W, X, y = _hidden_gradient_cases()[1]
+    visible._loss_and_gradient(student.softmax_loss_and_gradient, W, X, y, l2_reg)
+
+
+JUDGE = AssignmentJudge(
+    assignment="mnist_softmax",
+    reference={"softmax": reference_softmax, "predict": solution.predict,
+               "softmax_loss_and_gradient": solution.softmax_loss_and_gradient},
+    cells={cell.grade_id: cell for cell in [
+        CellJudge("softmax_tests", (
+            Check("columns sum to 1 (the worked example)", softmax_worked_example, 2),
+            Check("large scores and samples far apart (stability)", softmax_stability, 1),
+            Check("random and float32 scores", softmax_random, 1),
+            Check("Z left unchanged", softmax_leaves_z, 1),
+        )),
+        CellJudge("predict_tests", (
+            Check("the worked example (one label per sample)", lambda s: visible.check_predict(_copying(s.predict)), 2),
+            Check("random weights", predict_random, 1),
+        )),
+        CellJudge("loss_tests", (
+            Check("W = 0 and the worked example", loss_worked_example, 2),
+            Check("large and far-apart scores (stability)", loss_stability, 1),
+            Check("the L2 term", loss_l2, 1),
+        )),
+        CellJudge("gradient_tests", (
+            Check("dW against the exact gradient", gradient_worked_example, 2),
+            Check("dW on random batches", gradient_random, 1),
+            Check("the L2 term of dW", gradient_l2, 1),
+            Check("W, X and y left unchanged", gradient_leaves_arguments, 1),
+        )),
+    ]},
+)
