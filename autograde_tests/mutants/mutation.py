@@ -81,6 +81,7 @@ class Outcome:
     error: str = ""  # the error type and message
     seconds: float = 0.0
     hidden: Outcome | None = None  # the same variant against the hidden tests alone
+    judged: Outcome | None = None  # the same variant judged by the assignment's judge (as the pipeline does)
 
     @property
     def right(self) -> bool:
@@ -183,6 +184,47 @@ class NotebookRun:
             outcome.part = "solution cell"  # the edited cell itself failed to run
         return outcome
 
+    def judge(self, variant: Variant) -> Outcome:
+        """``variant`` judged as the pipeline judges it: its cell and the later answer cells run,
+        then every graded cell's checks of ``course_lib.judges.<notebook>`` replay what the
+        functions return (the probe answered in-process). ``named``: the mistake of the first
+        failed check in the cells after the variant's own."""
+        import importlib
+
+        from course_lib import probe, probe_codec
+        from course_lib.grading.judge import judge_cell
+
+        judge = importlib.import_module(f"course_lib.judges.{self.notebook}").JUDGE
+        start_index = self.index(variant.cell)
+        namespace = dict(self.snapshots[variant.cell])
+        start = time.perf_counter()
+        outcome = Outcome(variant, passed=True)
+        previous = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
+        try:
+            with self._quiet():
+                self._exec(variant.source(self.cells[start_index].source), variant.cell, namespace)
+                for i in range(start_index + 1, self.last_graded + 1):
+                    if _meta(self.cells[i]).get("solution"):
+                        self._exec(self.cells[i].source, self.ids[i], namespace)
+                answer = lambda request, nonce: probe_codec.unpack(probe.answer(namespace, request), 1 << 28)
+                graded = [self.ids[i] for i in range(start_index + 1, self.last_graded + 1) if _meta(self.cells[i]).get("grade")]
+                for grade_id in graded:
+                    failed = [v for v in judge_cell(judge.cells[grade_id], judge.reference, answer) if not v.passed]
+                    if failed and outcome.passed:
+                        outcome = Outcome(variant, False, grade_id, "judge", failed[0].mistake, failed[0].message)
+                    if failed and any(v.mistake == variant.mistake for v in failed):
+                        outcome.named = variant.mistake
+        except _Timeout:
+            outcome = Outcome(variant, False, variant.cell, "timeout", "timeout", f"took longer than {TIME_LIMIT:g} s")
+        except BaseException as error:  # noqa: BLE001 - the variant's own cell failed to run
+            outcome = Outcome(variant, False, variant.cell, "solution cell", getattr(error, "mistake", None), f"{type(error).__name__}: {error}")
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        outcome.seconds = time.perf_counter() - start
+        return outcome
+
     def _part(self, error: BaseException, grade_id: str, source: str) -> str:
         """Whether the failure came from the visible or the hidden part of the graded cell."""
         hidden_line = next((n for n, line in enumerate(source.splitlines(), 1) if line.startswith(HIDDEN)), None)
@@ -204,6 +246,7 @@ def run_all(variants: list[Variant]) -> tuple[list[Outcome], dict[str, NotebookR
             runs[variant.notebook].setup()
         outcome = runs[variant.notebook].run(variant)
         outcome.hidden = runs[variant.notebook].run(variant, hidden_only=True)
+        outcome.judged = runs[variant.notebook].judge(variant)
         outcomes.append(outcome)
     return outcomes, runs
 
@@ -219,6 +262,9 @@ class Summary:
     alternatives_failed: int
     hidden_killed: int = 0
     hidden_alternatives_failed: int = 0
+    judge_killed: int = 0
+    judge_right: int = 0
+    judge_alternatives_failed: int = 0
 
     @property
     def killed_share(self) -> float:
@@ -235,7 +281,10 @@ def summarise(outcomes: list[Outcome]) -> Summary:
     return Summary(len(mutants), sum(not o.passed for o in mutants), sum(o.right for o in mutants),
                    len(alternatives), sum(not o.passed for o in alternatives),
                    sum(o.hidden is not None and not o.hidden.passed for o in mutants),
-                   sum(o.hidden is not None and not o.hidden.passed for o in alternatives))
+                   sum(o.hidden is not None and not o.hidden.passed for o in alternatives),
+                   sum(o.judged is not None and not o.judged.passed for o in mutants),
+                   sum(o.judged is not None and o.judged.right for o in mutants),
+                   sum(o.judged is not None and not o.judged.passed for o in alternatives))
 
 
 def _short(text: str, width: int) -> str:

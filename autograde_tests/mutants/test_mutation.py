@@ -46,6 +46,19 @@ def test_the_course_meets_the_mutation_bar(results):
                                                if o.variant.mistake is None and not o.hidden.passed]
 
 
+def test_the_judges_meet_the_mutation_bar(results):
+    """The pipeline's judges (run in-process on what each variant's functions return): >= 95%
+    of the mutants killed, the catalogued mistake named for >= 90%, no correct alternative failed."""
+    outcomes, _ = results
+    s = summarise(outcomes)
+    assert s.judge_killed >= 0.95 * s.mutants, [f"{o.variant.notebook}/{o.variant.name}" for o in outcomes
+                                                 if o.variant.mistake and o.judged.passed]
+    assert s.judge_right >= 0.90 * s.mutants, [f"{o.variant.name}: expected {o.variant.mistake}, got {o.judged.named}"
+                                                for o in outcomes if o.variant.mistake and not o.judged.right]
+    assert s.judge_alternatives_failed == 0, [f"{o.variant.notebook}/{o.variant.name}: {o.judged.error}" for o in outcomes
+                                              if o.variant.mistake is None and not o.judged.passed]
+
+
 def test_every_catalogued_mistake_has_a_mutant():
     for notebook, module in CHECKS.items():
         named = {v.mistake for v in MUTANTS if v.notebook == notebook}

@@ -119,20 +119,26 @@ def softmax_backward_from_state(student) -> None:
 
 
 def softmax_backward_samples_separate(student) -> None:
-    """Changing one sample's output_gradient changes only that sample's result."""
+    """Changing one sample's output_gradient, or its probabilities, changes only that sample's
+    result; changing output_gradient changes the result."""
     name = "Softmax.backward"
     rng = np.random.default_rng(4107)
     Z, a, G = _softmax_backward_case(4, 5, rng)
     results = []
-    for given in (G, visible._bumped(G)):
+    for Z_given, G_given in ((Z, G), (Z, visible._bumped(G)), (visible._bumped(Z), G)):
         layer = call(name, student.Softmax)
-        layer.input = Z.copy()
-        layer.output = a.copy()
-        results.append(coerce(name, call(name, layer.backward, given.copy(), 0.5), "backward(output_gradient)", shape=G.shape))
-    if not close(results[0][:, 1:], results[1][:, 1:]):
-        raise failure(name, "softmax_backward_mixes_samples",
-                      "changing only sample 0's column of output_gradient changed the result for other samples: each "
-                      "sample's Jacobian must be applied to that sample's own column")
+        layer.input = Z_given.copy()
+        layer.output = softmax.softmax(Z_given)
+        results.append(coerce(name, call(name, layer.backward, G_given.copy(), 0.5), "backward(output_gradient)", shape=G.shape))
+    if close(results[0], results[1]):
+        raise failure(name, "softmax_backward_ignores_output_gradient",
+                      "the result does not change when output_gradient changes: apply the Jacobian to output_gradient")
+    for other, changed in ((results[1], "output_gradient"), (results[2], "the probabilities")):
+        if not close(results[0][:, 1:], other[:, 1:]):
+            raise failure(name, "softmax_backward_mixes_samples",
+                          f"changing only sample 0's column of {changed} changed the result for other samples: each "
+                          f"sample's Jacobian must be applied to that sample's own column; check which indices the "
+                          f"einsum sums over")
 
 
 # --- Dense -------------------------------------------------------------------------------------
