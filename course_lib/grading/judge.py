@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,9 +81,26 @@ class LiveView:
         return lambda *args, **kwargs: function(getattr(self, target), *args, **kwargs)
 
 
+_UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
+
+
+def _undefined(verdict: CheckVerdict) -> CheckVerdict:
+    """A name the notebook never defined is said in words (an unfilled blank, most often)."""
+    found = _UNDEFINED.search(verdict.message)
+    if verdict.passed or not found:
+        return verdict
+    return CheckVerdict(verdict.name, verdict.weight, False, "missing",
+                        f"`{found.group(1)}` is not defined: fill in the `?` blanks of its cell and check that the cell "
+                        f"runs without an error")
+
+
 def _outcome(check: Check, student) -> CheckVerdict:
     """Run one check; a CheckFailure is the named mistake, any other exception of the student's
     code (replayed) is ``raised``. ``Pending`` passes through."""
+    return _undefined(_run_check(check, student))
+
+
+def _run_check(check: Check, student) -> CheckVerdict:
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # the visible checks' printed lines
             check.run(student)

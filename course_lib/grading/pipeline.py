@@ -18,6 +18,7 @@ import base64
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from course_lib.grading.course import REPO_ROOT, grade_id, is_grade, is_solution, nbgrader_meta, read_notebook
@@ -91,11 +92,14 @@ def grade_submission(task: Task) -> Result:
              for f in scan_cell(i, nb.cells[i].source)]
     graded = {i for i, c in enumerate(nb.cells) if is_grade(c) and not is_solution(c)}
     verdicts: dict[int, list[CheckVerdict]] = {}
+    judging = [0.0]  # seconds spent probing and judging
 
     def after_graded(index: int, prober) -> None:
         cell_judge = judge.cells.get(grade_id(nb.cells[index]))
         if cell_judge is not None:
+            start = time.perf_counter()
             verdicts[index] = judge_cell(cell_judge, judge.reference, _probe_runner(prober, task.limits) if prober else None)
+            judging[0] += time.perf_counter() - start
 
     limits = ExecutionLimits(task.limits.cell_timeout, task.limits.budget)
     out = Path(task.out)
@@ -145,6 +149,7 @@ def grade_submission(task: Task) -> Result:
             cell_verdicts = ([CheckVerdict(c.name, c.weight, False, "not_run", why) for c in cell_judge.checks]
                              if cell_judge else [CheckVerdict("judge", 1.0, False, "not_run", f"no judge for {gid}")])
         cells.append(CellResult.from_verdicts(gid, points, cell_verdicts))
-    result = Result(task.student, task.assignment, status, cells, flags, notes, seconds, retried, task.key)
+    result = Result(task.student, task.assignment, status, cells, flags, notes, seconds, retried, task.key,
+                    judge_seconds=round(judging[0], 3))
     write_result(task, result, nb, release_nb)
     return result

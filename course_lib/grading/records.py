@@ -125,6 +125,7 @@ class Result:
     retried: str | None = None
     key: str = ""
     sandboxed: bool = True
+    judge_seconds: float = 0.0  # of ``seconds``: the probes and the judge
 
     @property
     def score(self) -> float:
@@ -141,11 +142,11 @@ class Result:
         return {"student": self.student, "assignment": self.assignment, "status": self.status.value,
                 "cells": [c.to_dict() for c in self.cells], "score": self.score, "max_score": self.max_score,
                 "flags": list(self.flags), "notes": list(self.notes), "seconds": self.seconds,
-                "retried": self.retried, "key": self.key, "sandboxed": self.sandboxed}
+                "retried": self.retried, "key": self.key, "sandboxed": self.sandboxed, "judge_seconds": self.judge_seconds}
 
     @classmethod
     def from_dict(cls, data: dict) -> Result:
         return cls(data["student"], data["assignment"], Status(data["status"]),
                    [CellResult.from_dict(c) for c in data["cells"]], list(data.get("flags", [])),
                    list(data.get("notes", [])), float(data.get("seconds", 0.0)), data.get("retried"),
-                   data.get("key", ""), bool(data.get("sandboxed", True)))
+                   data.get("key", ""), bool(data.get("sandboxed", True)), float(data.get("judge_seconds", 0.0)))
