@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -20,7 +21,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from course_lib.grading.course import REPO_ROOT, Course, grade_id, is_grade, is_solution, nbgrader_meta, read_notebook, use_tool_env
-from course_lib.grading.sandbox import ALLOW_ENV, DEFAULT_MEMORY, DENY_ENV, copy_student_package, write_kernelspec
+from course_lib.grading.sandbox import DEFAULT_MEMORY, copy_student_package, kernel_env, require_sandbox, write_kernelspec
 from course_lib.grading.submissions import Submission, find_submissions
 
 PIPELINE_VERSION = "3"
@@ -34,6 +35,10 @@ class Settings:
     cell_timeout: float = 20.0
     budget: float = 120.0
     memory: int = DEFAULT_MEMORY
+    sandbox: bool = True  # False (--no-sandbox): the kernels run as the grader's own user, unisolated
+
+
+NO_SANDBOX_NOTE = "graded WITHOUT the OS sandbox (--no-sandbox): the submission ran as the grader's own user"
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -59,15 +64,17 @@ def _zero_result(task: dict, status: str, message: str) -> dict:
     cells = [{"grade_id": g, "points": p, "score": 0.0, "status": "failed", "message": message} for g, p in graded_cells(source)]
     return {"student": task["student"], "assignment": task["assignment"], "status": status, "cells": cells,
             "score": 0.0, "max_score": sum(p for _, p in graded_cells(source)), "flags": [], "notes": [message],
-            "seconds": 0.0, "retried": None, "key": task["key"]}
+            "seconds": 0.0, "retried": None, "key": task["key"], "sandbox": task.get("sandbox", True)}
 
 
 def grade_submission(task: dict) -> dict:
     """Grade one submission (runs in a worker process); writes and returns its result."""
-    from course_lib.grading.execute import ExecutionLimits, KernelStartError, run_graded_notebook
+    from course_lib.grading.bounds import oversized_cells, oversized_notebook
+    from course_lib.grading.execute import ExecutionLimits, KernelStartError, Sandbox, run_graded_notebook
+    from course_lib.grading.sandbox import SandboxLimits, SandboxMounts
     from course_lib.grading.feedback import feedback_html
     from course_lib.grading.restore import rebuild
-    from course_lib.grading.scan import Flag, scan_cell
+    from course_lib.grading.scan import scan_cell
     from course_lib.grading.scoring import score_cells
     import nbformat
 
@@ -75,11 +82,16 @@ def grade_submission(task: dict) -> dict:
     student, assignment = task["student"], task["assignment"]
     release_nb = read_notebook(Path(task["release"]))
     rebuilt = None
+    # Sizes first, before anything parses or scans the submission (bounded time and memory).
+    too_big = oversized_notebook(Path(task["path"]))
     try:
-        student_nb = read_notebook(Path(task["path"]))
+        student_nb = None if too_big else read_notebook(Path(task["path"]))
     except ValueError as error:
-        result = _zero_result(task, "invalid", f"the submission could not be read: {error}")
-    else:
+        student_nb, result = None, _zero_result(task, "invalid", f"the submission could not be read: {error}")
+    too_big = too_big or (oversized_cells(student_nb) if student_nb is not None else None)
+    if too_big:
+        result = _zero_result(task, "too big", too_big)
+    elif student_nb is not None:
         source_nb = read_notebook(Path(task["source"]))
         rebuilt = rebuild(student_nb, source_nb, release_nb)
         flags = [f for i in sorted(rebuilt.student_cells) if rebuilt.nb.cells[i].cell_type == "code"
@@ -91,27 +103,21 @@ def grade_submission(task: dict) -> dict:
             for extra in Path(task["release"]).parent.iterdir():
                 if extra.suffix != ".ipynb" and extra.is_file():
                     shutil.copy(extra, work / extra.name)
-            env = {
-                "PATH": os.environ.get("PATH", ""), "HOME": str(work), "IPYTHONDIR": str(work / ".ipython"),
-                "PYTHONPATH": task["tree"], "COURSE_LIB_DATA": task["data"], "MPLBACKEND": "Agg",
-                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                "PYTHONHASHSEED": "0", "LANG": "C.UTF-8", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-                # The kernel may read its own tree, the data and its working folder, nothing else of the
-                # instructor's: not the repository (sources, hidden tests, solutions) nor the submissions.
-                DENY_ENV: os.pathsep.join([str(REPO_ROOT), str(Path(task["path"]).resolve().parent)]),
-                ALLOW_ENV: os.pathsep.join([task["tree"], task["data"], str(work)]),
-            }
+            # Sandboxed, the kernel sees the student tree, the data (both read-only) and a private
+            # copy of this working folder, nothing else of the instructor's; without the sandbox
+            # it runs here, as the grader's user, with the same environment on host paths.
+            env = dict(kernel_env(task["tree"], task["data"], str(work)), PATH=os.environ.get("PATH", ""))
+            sandbox = None
+            if task.get("sandbox", True):
+                sandbox = Sandbox(SandboxMounts(task["tree"], task["data"]), SandboxLimits(memory=task.get("memory", DEFAULT_MEMORY)))
             log = out / "logs" / f"{student}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             try:
-                execution = run_graded_notebook(rebuilt.nb, graded, work, Path(task["kernels"]), env, limits, log, task.get("ports"))
+                execution = run_graded_notebook(rebuilt.nb, graded, work, Path(task["kernels"]), env, limits, log,
+                                                task.get("ports"), sandbox)
             except KernelStartError as error:
                 result = _zero_result(task, "error", str(error))
             else:
-                # A read the sandbox refused (a path built at run time, which the source
-                # scan cannot see) is flagged like the scan's hits, from the cell that tried it on.
-                flags += [Flag(i, "files", "from", "tried to read the instructor's files (refused by the sandbox)", what[:80])
-                          for i, tried in sorted(execution.refused.items()) for what in tried[:1]]
                 scores = score_cells(rebuilt, execution, flags)
                 result = {
                     "student": student, "assignment": assignment, "status": "graded",
@@ -120,7 +126,11 @@ def grade_submission(task: dict) -> dict:
                     "flags": [f.describe() for f in flags],
                     "notes": rebuilt.notes + ([execution.stopped] if execution.stopped else []),
                     "seconds": round(execution.seconds, 3), "retried": execution.retried, "key": task["key"],
+                    "sandbox": sandbox is not None,
                 }
+    if not task.get("sandbox", True):
+        result["notes"].append(NO_SANDBOX_NOTE)
+    if rebuilt is not None:
         nb_path = out / "autograded" / student / f"{assignment}.ipynb"
         nb_path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(rebuilt.nb, str(nb_path))
@@ -144,6 +154,24 @@ def _safe_grade(task: dict) -> dict:
         result = _zero_result(task, "error", "the grader failed on this submission: " + traceback.format_exc(limit=3)[-300:])
         _atomic_write(Path(task["out"]) / "results" / f"{task['student']}.json", json.dumps(result, indent=1))
         return result
+
+
+def _grade_in_pool(tasks: list[dict], jobs: int, results: dict, gb, bar) -> list[dict]:
+    """Grade ``tasks`` in one pool of ``jobs`` workers; returns the tasks of a broken pool."""
+    broken = []
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))), mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_safe_grade, task): task for task in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                broken.append(task)
+                continue
+            results[task["student"]] = result
+            write_gradebook(gb, result)
+            bar.update(1)
+    return broken
 
 
 def prepare_sandbox(out: Path, memory: int) -> tuple[Path, Path]:
@@ -197,6 +225,11 @@ def autograde(
     from course_lib.grading.report import write_reports
 
     use_tool_env()
+    if settings.sandbox:
+        require_sandbox()  # SandboxUnavailable says what is missing and how to install it
+    else:
+        print(f"WARNING: {NO_SANDBOX_NOTE}; it could read and change the instructor's files. "
+              "Every result of this run is marked.", file=sys.stderr)
     out = Path(out) if out is not None else course.build / "grading" / assignment
     out.mkdir(parents=True, exist_ok=True)
     if not isinstance(submissions, list):
@@ -213,14 +246,15 @@ def autograde(
                 "release": str(release), "out": str(out), "tree": str(tree), "kernels": str(kernels),
                 "data": data_dir, "cell_timeout": settings.cell_timeout, "budget": settings.budget, "key": key,
                 "ports": (ports or {}).get(sub.student),
-                "nbgrader_autograded": str(course.nbgrader_dir / "autograded")}
+                "nbgrader_autograded": str(course.nbgrader_dir / "autograded"),
+                "sandbox": settings.sandbox, "memory": settings.memory}
         cached = out / "results" / f"{sub.student}.json"
         if cached.is_file():
             try:
                 previous = json.loads(cached.read_text())
             except ValueError:
                 previous = {}
-            if previous.get("key") == key and previous.get("status") in ("graded", "invalid"):
+            if previous.get("key") == key and previous.get("status") in ("graded", "invalid", "too big"):
                 results[sub.student] = previous
                 continue
         tasks.append(task)
@@ -229,33 +263,23 @@ def autograde(
     with open_gradebook(course.db_url) as gb:
         for result in results.values():
             write_gradebook(gb, result)
-        attempts: dict[str, int] = {}
-        pending = list(tasks)
+        # A broken pool (a worker that died) breaks every future of it: those submissions are
+        # graded again, each in a pool of its own, so only the one that kills its worker again
+        # gets the zero, never a classmate graded alongside it.
+        pending, alone = list(tasks), False
         while pending:
             broken = []
-            with ProcessPoolExecutor(max_workers=max(1, settings.jobs), mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(_safe_grade, task): task for task in pending}
-                for future in as_completed(futures):
-                    task = futures[future]
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        broken.append(task)
-                        continue
-                    results[task["student"]] = result
-                    write_gradebook(gb, result)
-                    bar.update(1)
-            pending = []
-            for task in broken:
-                attempts[task["student"]] = attempts.get(task["student"], 0) + 1
-                if attempts[task["student"]] >= 2:
+            for group in ([[t] for t in pending] if alone else [pending]):
+                broken += _grade_in_pool(group, settings.jobs, results, gb, bar)
+            if alone:
+                for task in broken:
                     result = _zero_result(task, "error", "the grader's worker crashed twice on this submission")
                     _atomic_write(out / "results" / f"{task['student']}.json", json.dumps(result, indent=1))
                     results[task["student"]] = result
                     write_gradebook(gb, result)
                     bar.update(1)
-                else:
-                    pending.append(task)
+                broken = []
+            pending, alone = broken, True
     bar.close()
     ordered = [results[s.student] for s in submissions]
     write_reports(out, assignment, ordered)
