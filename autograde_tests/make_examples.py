@@ -324,8 +324,8 @@ def layers_adversarial(R):
         ("adv_import_solutions", R().prepend("dense", "try:\n    from course_lib.solutions.dense import Dense as _Reference\nexcept ImportError:\n    _Reference = None"),
          ["dense_backward_tests"], "the Dense cell imports the reference solutions: not importable, flagged, that part 0"),
         ("adv_read_source_notebook", R().prepend("softmax", REPO_NOTEBOOK),
-         ["softmax_forward_tests", "softmax_backward_tests", "dense_backward_tests", "train_layers_tests"],
-         "reads notebooks/layers/layers.ipynb by a path built at run time: refused by the kernel and flagged even though caught"),
+         [], "reads notebooks/layers/layers.ipynb by a path built at run time: the file is not in the grading sandbox "
+         "(OSError, caught), so the attack gets nothing and the correct answer keeps its points"),
     ]
 
 

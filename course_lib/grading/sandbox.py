@@ -329,7 +329,10 @@ def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: 
              "--ro-bind", source(os.path.realpath(mounts.data)), DATA]
     main = kernel_main_path()
     args += ["--ro-bind", source(str(main.parent)) + "/" + main.name, KERNEL_MAIN]
-    args += ["--size", str(limits.work_size), "--tmpfs", WORK, "--bind", str(run), str(run), "--chdir", WORK]
+    # The sandbox's own root (a tmpfs holding the mount points) read-only: only the working
+    # folder, /tmp and the socket folder take writes, each bounded.
+    args += ["--size", str(limits.work_size), "--tmpfs", WORK, "--bind", str(run), str(run),
+             "--remount-ro", "/", "--chdir", WORK]
     connection = str(run / "kernel.json")
     config = SandboxConfig(
         bwrap=args, command=[sys.executable, KERNEL_MAIN, str(int(limits.memory)), "-f", connection],
