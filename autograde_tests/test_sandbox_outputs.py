@@ -1,0 +1,51 @@
+"""Everything the grader reads back is bounded: outputs of any kind (a 100 MB display, a 5 MB
+one), a 1 GB write (the working folder's size), and the submission itself (a 30 MB answer
+cell, a 4 MB one) before anything parses or scans it."""
+from __future__ import annotations
+
+import json
+import resource
+import time
+
+import pytest
+
+from course_lib.grading.autograde import grade_submission, prepare_sandbox
+from course_lib.grading.bounds import CELL_SOURCE_LIMIT, NOTEBOOK_BYTES_LIMIT
+from course_lib.grading.course import REPO_ROOT
+from course_lib.grading.execute import NOTEBOOK_OUTPUT_LIMIT
+from course_lib.grading.sandbox import SandboxLimits
+
+from sandbox_helpers import attack_notebook
+
+
+def test_huge_display_outputs_are_dropped_and_the_kernel_goes_on(attack):
+    assert attack.printed("atk_display") == {"after": "still running"}
+    page = (attack.out / "autograded" / "atk_display" / "tiny.ipynb").read_text()
+    assert len(page) < NOTEBOOK_OUTPUT_LIMIT + 100_000
+    assert "yyyyyyyyyy" * 100 not in page and "zzzzzzzzzz" * 100 not in page
+
+
+def test_a_1_gb_write_stops_at_the_working_folders_size(attack):
+    got = attack.printed("atk_big_write")
+    assert int(got["written"]) <= SandboxLimits().work_size
+    assert any(k.startswith("error") for k in got)
+
+
+@pytest.mark.parametrize("megabytes", [30, 4])
+def test_a_huge_answer_cell_gets_zero_in_bounded_time_and_memory(attack, tmp_path, megabytes):
+    nb = attack_notebook("x = 1\n" + "# " + "a" * (megabytes * 1024**2) + "\n")
+    path = tmp_path / "big.ipynb"
+    path.write_text(json.dumps(nb))
+    tree, kernels = prepare_sandbox(tmp_path / "out", 2 * 1024**3)
+    task = {"student": "big", "assignment": "tiny", "path": str(path),
+            "source": str(attack.course.source_notebook("tiny")), "release": str(attack.course.release_notebook("tiny")),
+            "out": str(tmp_path / "out"), "tree": str(tree), "kernels": str(kernels), "data": str(REPO_ROOT / "data"),
+            "cell_timeout": 5, "budget": 20, "key": "big"}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.monotonic()
+    result = grade_submission(task)
+    assert time.monotonic() - start < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 300 * 1024  # KiB
+    assert result["status"] == "too big" and result["score"] == 0
+    limit = f"{NOTEBOOK_BYTES_LIMIT / 1024**2:.0f} MB" if megabytes * 1024**2 > NOTEBOOK_BYTES_LIMIT else str(CELL_SOURCE_LIMIT)
+    assert "too big to grade" in result["notes"][0] and limit in result["notes"][0]
