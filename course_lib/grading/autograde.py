@@ -63,7 +63,7 @@ def _zero_result(task: dict, status: str, message: str) -> dict:
     source = read_notebook(Path(task["source"]))
     cells = [{"grade_id": g, "points": p, "score": 0.0, "status": "failed", "message": message} for g, p in graded_cells(source)]
     return {"student": task["student"], "assignment": task["assignment"], "status": status, "cells": cells,
-            "score": 0.0, "max_score": sum(p for _, p in graded_cells(source)), "flags": [], "notes": [message],
+            "score": 0.0, "max_score": sum(p for _, p in graded_cells(source)), "flags": [], "notes": [message] + ([] if task.get("sandbox", True) else [NO_SANDBOX_NOTE]),
             "seconds": 0.0, "retried": None, "key": task["key"], "sandbox": task.get("sandbox", True)}
 
 
@@ -128,7 +128,7 @@ def grade_submission(task: dict) -> dict:
                     "seconds": round(execution.seconds, 3), "retried": execution.retried, "key": task["key"],
                     "sandbox": sandbox is not None,
                 }
-    if not task.get("sandbox", True):
+    if not task.get("sandbox", True) and NO_SANDBOX_NOTE not in result["notes"]:
         result["notes"].append(NO_SANDBOX_NOTE)
     if rebuilt is not None:
         nb_path = out / "autograded" / student / f"{assignment}.ipynb"
