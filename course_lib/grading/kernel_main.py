@@ -20,6 +20,40 @@ def hide_editable_install() -> None:
     sys.path_importer_cache.clear()
 
 
+# Bytes of one message the kernel sends. The grader drops the connection of a kernel sending
+# more than its own limit (execute.MESSAGE_LIMIT, larger) unread; this cut, inside the kernel,
+# keeps an ordinary huge print from losing the rest of the notebook's output.
+SEND_LIMIT = 4 * 1024**2
+
+
+def bound_messages() -> None:
+    """Cut any message this kernel sends to SEND_LIMIT bytes: a stream keeps its head and its
+    tail (where a graded cell's sentinel line is), rich data becomes a short note."""
+    from jupyter_client.session import Session
+
+    serialize = Session.serialize
+
+    def bounded(self, msg, ident=None):
+        frames = serialize(self, msg, ident)
+        if sum(len(f) for f in frames) <= SEND_LIMIT:
+            return frames
+        content = dict(msg.get("content") or {})
+        keep = SEND_LIMIT // 4
+        if isinstance(content.get("text"), str):
+            text = content["text"]
+            content["text"] = text[:keep] + f"\n[... {len(text) - 2 * keep} characters cut ...]\n" + text[-keep:]
+        if isinstance(content.get("data"), dict):
+            content["data"] = {"text/plain": "[an output too large to send was dropped]"}
+            content["metadata"] = {}
+        if "traceback" in content:
+            content["evalue"] = str(content.get("evalue", ""))[:keep]
+            content["traceback"] = []
+        msg = dict(msg, content=content, buffers=[])
+        return serialize(self, msg, ident)
+
+    Session.serialize = bounded
+
+
 def main() -> None:
     import resource
 
@@ -31,6 +65,7 @@ def main() -> None:
     sys.path.pop(0)
     hide_editable_install()
     os.environ.setdefault("MPLBACKEND", "Agg")
+    bound_messages()
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()
