@@ -28,3 +28,13 @@ def tiny_run(graded):
 @pytest.fixture(scope="session")
 def layers_run(graded):
     return graded("layers")
+
+
+@pytest.fixture(scope="session")
+def attack(tmp_path_factory):
+    """One real autograde run (sandboxed, 2 workers) of the attack notebooks of
+    sandbox_helpers.py, graded alongside innocent classmates and after an earlier run."""
+    from sandbox_helpers import attack_run, require_bwrap
+
+    require_bwrap()
+    return attack_run(tmp_path_factory.mktemp("attack"))

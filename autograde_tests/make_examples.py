@@ -426,7 +426,8 @@ def layers_adversarial(R):
         ("adv_import_solutions", R().prepend("dense", "try:\n    from course_lib.solutions.dense import Dense as _Reference\nexcept ImportError:\n    _Reference = None"),
          {}, "the reference solutions are not importable; the student's own Dense is judged (and the import noted)"),
         ("adv_read_source_notebook", R().prepend("softmax", REPO_NOTEBOOK),
-         {}, "notebooks/layers/layers.ipynb cannot be read from the kernel; the correct answers keep their points (the attempt is noted)"),
+         {}, "reads notebooks/layers/layers.ipynb by a path built at run time: the file is not in the grading sandbox "
+         "(OSError, caught), so the attack gets nothing and the correct answer keeps its points"),
         ("adv_harmless_extras", _with_cells(R(), "imports", HARMLESS_EXTRAS), {},
          "a correct notebook with extra cells (rcParams, a shell magic, printing, warnings, a plot, %timeit) keeps full marks"),
     ] + [(name, _with_cells(U(), "imports", [code]), everything, note) for name, code, note in [

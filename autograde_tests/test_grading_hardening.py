@@ -3,7 +3,6 @@ asserted in test_grading_autograde.py): the grade comes from the judge, so tampe
 kernel buys nothing, costs nothing beyond wrong answers, and is noted for the instructor."""
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -74,7 +73,8 @@ def test_5_loops_exits_and_memory_bombs_fail_only_that_submission(tiny_run, stud
 
 
 def test_6_port_collision_is_retried_once(tiny_run, tmp_path):
-    """A real collision: the first attempt's shell port is held by another socket."""
+    """A real collision: the first attempt's shell port is held by another socket (TCP: the
+    kernel without the sandbox; the sandboxed kernel talks over ipc sockets of its own)."""
     holder = socket.socket()
     holder.bind(("127.0.0.1", 0))
     holder.listen()
@@ -91,7 +91,7 @@ def test_6_port_collision_is_retried_once(tiny_run, tmp_path):
     task = Task(student="reference", assignment="tiny", path=str(EXAMPLES / "tiny" / "reference.ipynb"),
                 source=str(tiny_run.course.source_notebook("tiny")), release=str(tiny_run.course.release_notebook("tiny")),
                 judge=str(tiny_run.course.judge("tiny")), out=str(tmp_path), tree=str(tree), kernels=str(kernels),
-                data=str(REPO_ROOT / "data"), key="port-test", limits=CellLimits(cell_timeout=10, budget=30), ports=tuple(ports))
+                data=str(REPO_ROOT / "data"), key="port-test", limits=CellLimits(cell_timeout=10, budget=30), ports=tuple(ports), sandbox=False)
     try:
         result = grade_submission(task)
     finally:
@@ -128,101 +128,30 @@ def test_validate_exits_non_zero_when_a_test_fails(tmp_path):
             assert "FAIL" in done.stdout
 
 
-def _sandbox_setup(tmp_path, extra_env: dict[str, str] | None = None):
-    """The grading kernel's spec folder, a working folder and the kernel's environment (the
-    student tree under ``tmp_path/out`` on PYTHONPATH), as autograde prepares them."""
+def test_sandbox_kernel_cannot_reach_the_solutions_through_the_editable_install(tmp_path):
+    """The project is installed in development mode (its import hook finds the instructor's
+    tree); in the grading kernel that hook finds nothing, so even a disguised import finds no
+    solutions, and ``course_lib`` is the student tree's."""
+    import nbformat
+
+    from course_lib.grading.execute import ExecutionLimits, Sandbox, run_graded_notebook
+    from course_lib.grading.sandbox import SandboxMounts
+
+    from sandbox_helpers import require_bwrap
+
+    require_bwrap()
     tree, kernels = prepare_sandbox(tmp_path / "out", 2 * 1024**3)
     work = tmp_path / "work"
     work.mkdir()
-    return kernels, work, {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree), "HOME": str(work), **(extra_env or {})}
-
-
-def _printed_in_sandbox_kernel(tmp_path, code: str, extra_env: dict[str, str] | None = None) -> str:
-    """Start the grading kernel as autograde does (its kernelspec, the student tree on
-    PYTHONPATH), run ``code`` and return what it printed."""
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
-
-    from course_lib.grading.sandbox import KERNEL_NAME
-
-    kernels, work, env = _sandbox_setup(tmp_path, extra_env)
-    manager = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
-    manager.start_kernel(env=env, cwd=str(work))
-    client = manager.client()
-    client.start_channels()
-    printed: list[str] = []
-    try:
-        client.wait_for_ready(timeout=60)
-        client.execute_interactive(code, timeout=60, output_hook=lambda msg: printed.append(
-            msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-    return "".join(printed)
-
-
-def test_sandbox_kernel_cannot_reach_the_solutions_through_the_editable_install(tmp_path):
-    """The project is installed in development mode (its import hook finds the instructor's
-    tree); the grading kernel drops that hook, so even a disguised import finds no solutions."""
-    printed = _printed_in_sandbox_kernel(tmp_path, (
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import importlib, course_lib\n"
         "try:\n    importlib.import_module('course_lib.' + 'solu' + 'tions'); found = 'found'\n"
         "except ModuleNotFoundError:\n    found = 'missing'\n"
-        "print(found, course_lib.__file__)"))
-    assert printed.startswith("missing"), printed
-    assert str(tmp_path / "out") in printed, printed
-
-
-def test_sandbox_kernel_reads_its_data_but_not_the_instructors_files(tmp_path):
-    """A read the source scan cannot see (the path built at run time) is refused by the kernel
-    itself, as are listing the repository and starting a shell; the data and NumPy still work."""
-    from course_lib.grading.sandbox import ALLOW_ENV, DENY_ENV
-
-    data = REPO_ROOT / "data"
-    code = (
-        "import os, numpy as np\n"
-        "from course_lib import load_mnist\n"
-        "print('data', load_mnist().X_test.shape)\n"
-        f"root = {str(REPO_ROOT)!r}\n"
-        "def attempt(name, action):\n"
-        "    try:\n        action(); print(name, 'allowed')\n"
-        "    except PermissionError as error:\n        print(name, 'refused:', error)\n"
-        "attempt('source', lambda: open(os.path.join(root, 'note' + 'books', 'layers', 'layers.ipynb')).read())\n"
-        "attempt('solutions', lambda: open(os.path.join(root, 'course_lib', 'solu' + 'tions', 'losses.py')).read())\n"
-        "attempt('listing', lambda: os.listdir(root))\n"
-        "attempt('shell', lambda: __import__('subprocess').run(['cat', os.path.join(root, 'README.md')]))\n"
-        "attempt('own folder', lambda: open('notes.txt', 'w').write('mine'))\n"
-    )
-    printed = _printed_in_sandbox_kernel(tmp_path, code, {
-        DENY_ENV: str(REPO_ROOT), ALLOW_ENV: os.pathsep.join([str(tmp_path / "out"), str(data), str(tmp_path / "work")]),
-        "COURSE_LIB_DATA": str(data)})
-    assert "data (784, 10000)" in printed, printed
-    for name in ("source", "solutions", "listing", "shell"):
-        assert f"{name} refused: the grading sandbox does not let a submission" in printed, printed
-    assert "own folder allowed" in printed, printed
-
-
-def test_a_caught_refused_read_is_charged_to_the_cell_that_tried(tmp_path):
-    """The kernel reports each refusal to the grader's log before the cell's reply, so the flag
-    lands on the cell that read, never a later one, and the report stays out of the cell's output."""
-    import nbformat
-
-    from course_lib.grading.execute import ExecutionLimits, run_graded_notebook
-    from course_lib.grading.sandbox import ALLOW_ENV, DENY_ENV
-
-    kernels, work, env = _sandbox_setup(tmp_path, {DENY_ENV: str(REPO_ROOT)})
-    env[ALLOW_ENV] = os.pathsep.join([env["PYTHONPATH"], str(work)])
-    read = ("import os\n"
-            f"try:\n    open(os.path.join({str(REPO_ROOT)!r}, 'READ' + 'ME.md')).read()\n"
-            "except PermissionError:\n    pass\n")
-    # Reads in cells 0, 3 and 6; the cells between are quick, so a late report would land on them.
-    sources = [read, "x = 1", "y = 2", read, "z = 3", "pass", read, "pass"]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    execution = run_graded_notebook(nb, set(), work, kernels, env, ExecutionLimits(20, 60), tmp_path / "kernel.log")
-    assert sorted(execution.refused) == [0, 3, 6], execution.refused
-    assert all("README.md" in what[0] for what in execution.refused.values())
-    for cell in nb.cells:
-        assert not any("COURSE_LIB_SANDBOX" in str(o) for o in cell.outputs), cell.outputs
+        "print(found, course_lib.__file__)")])
+    run_graded_notebook(nb, set(), work, kernels, {}, ExecutionLimits(20, 60), tmp_path / "kernel.log",
+                        sandbox=Sandbox(SandboxMounts(str(tree), str(REPO_ROOT / "data"))))
+    printed = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    assert printed.startswith("missing /grading/tree/course_lib/"), printed
 
 
 # The adversarial set against the course's own layers notebook (exact scores of every example
@@ -282,10 +211,11 @@ def test_layers_importing_the_solutions_is_noted_and_the_students_own_code_is_ju
     assert _lost(layers_run, "adv_import_solutions") == set()
 
 
-def test_layers_reading_the_source_notebook_gets_nothing_and_costs_nothing(layers_run):
-    """The path is built at run time and the failure is caught by the submission: the notebook
-    is not readable from the kernel, and the correct answers keep their points."""
-    assert _lost(layers_run, "adv_read_source_notebook") == set()
+def test_layers_reading_the_source_notebook_by_a_run_time_path_finds_nothing(layers_run):
+    """The path is built at run time (the source scan sees nothing): the source notebook is not
+    in the sandbox, the read fails, and the (correct) answers keep their points, no more."""
+    result = layers_run.by_student["adv_read_source_notebook"]
+    assert result.flags == [] and result.score == result.max_score
     assert layers_run.by_student["reference"].flags == []
 
 

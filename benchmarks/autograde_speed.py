@@ -3,6 +3,7 @@ pipeline with 1 and 2 workers, and by plain `nbgrader autograde` (one process pe
 in the same run. Prints seconds per submission, the overhead beyond the notebook's own run
 time, and the ratios.
 
+With and without the grading sandbox (issue 11: <= 0.3 s of sandbox overhead per submission).
 Target (issue 5): <= 1.5 s per submission amortised beyond the notebook's own run time,
 >= 1.7x from 2 workers.
 
@@ -61,9 +62,9 @@ def make_submissions(folder: Path, count: int) -> list[str]:
     return students
 
 
-def ours(course: Course, submitted: Path, out: Path, jobs: int) -> tuple[float, list[dict]]:
+def ours(course: Course, submitted: Path, out: Path, jobs: int, sandbox: bool = True) -> tuple[float, list]:
     start = time.perf_counter()
-    results = autograde(course, ASSIGNMENT, submitted, out=out, settings=Settings(jobs=jobs), progress=False)
+    results = autograde(course, ASSIGNMENT, submitted, out=out, settings=Settings(jobs=jobs, sandbox=sandbox), progress=False)
     return time.perf_counter() - start, results
 
 
@@ -99,6 +100,9 @@ def main() -> None:
         t2, results2 = ours(course, submitted, tmp / "ours2", 2)
         rows.append(("course_lib autograde, 2 workers", t2))
         assert [r.score for r in results] == [r.score for r in results2], "the two runs disagree"
+        t0, results0 = ours(course, submitted, tmp / "ours0", 1, sandbox=False)
+        rows.append(("course_lib autograde, 1 worker, --no-sandbox", t0))
+        assert [r.score for r in results] == [r.score for r in results0], "the sandbox changed a score"
         tp = None
         if not args.skip_plain:
             tp = plain_nbgrader(course, submitted, tmp / "autograded_plain", students)
@@ -107,7 +111,8 @@ def main() -> None:
         for name, seconds in rows:
             per = seconds / args.n
             print(f"{name:50s} {seconds:8.1f} {per:7.2f} {per - own:15.2f}")
-        print(f"\nspeed-up from 2 workers: {t1 / t2:.2f}x (target >= 1.7x)")
+        print(f"\nsandbox overhead, 1 worker: {(t1 - t0) / args.n:.2f} s per submission (target <= 0.3 s)")
+        print(f"speed-up from 2 workers: {t1 / t2:.2f}x (target >= 1.7x)")
         print(f"overhead beyond the notebook's own run time, 1 worker: {t1 / args.n - own:.2f} s per submission (target <= 1.5 s)")
         if tp is not None:
             print(f"plain nbgrader / course_lib 1 worker: {tp / t1:.2f}x;  plain nbgrader / course_lib 2 workers: {tp / t2:.2f}x")

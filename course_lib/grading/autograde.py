@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -21,7 +22,8 @@ from course_lib.grading.course import REPO_ROOT, Course, use_tool_env
 from course_lib.grading.pipeline import grade_submission, zero_result
 from course_lib.grading.record import atomic_write, open_gradebook, read_result, result_path, write_gradebook
 from course_lib.grading.records import CellLimits, Result, Status, Task
-from course_lib.grading.sandbox import DEFAULT_MEMORY, copy_student_package, write_kernelspec
+from course_lib.grading.pipeline import NO_SANDBOX_NOTE
+from course_lib.grading.sandbox import DEFAULT_MEMORY, copy_student_package, require_sandbox, write_kernelspec
 from course_lib.grading.submissions import Submission, find_submissions
 
 
@@ -33,6 +35,7 @@ class Settings:
     cell_timeout: float = 20.0
     budget: float = 120.0
     memory: int = DEFAULT_MEMORY
+    sandbox: bool = True  # False (--no-sandbox): the kernels run as the grader's own user, unisolated
 
     @property
     def limits(self) -> CellLimits:
@@ -63,6 +66,24 @@ def _safe_grade(task: Task) -> Result:
         return result
 
 
+def _grade_in_pool(tasks: list[Task], jobs: int, results: dict, gb, bar) -> list[Task]:
+    """Grade ``tasks`` in one pool of ``jobs`` workers; returns the tasks of a broken pool."""
+    broken = []
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))), mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_safe_grade, task): task for task in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                broken.append(task)
+                continue
+            results[task.student] = result
+            write_gradebook(gb, result)
+            bar.update(1)
+    return broken
+
+
 def prepare_sandbox(out: Path, memory: int) -> tuple[Path, Path]:
     """The student's course_lib tree (no solutions, no judges) and the sandbox kernelspec folder."""
     tree = out / "_sandbox" / "tree"
@@ -89,6 +110,11 @@ def autograde(
     from course_lib.grading.report import write_reports
 
     use_tool_env()
+    if settings.sandbox:
+        require_sandbox()  # SandboxUnavailable says what is missing and how to install it
+    else:
+        print(f"WARNING: {NO_SANDBOX_NOTE}; it could read and change the instructor's files. "
+              "Every result of this run is marked.", file=sys.stderr)
     out = Path(out) if out is not None else course.build / "grading" / assignment
     out.mkdir(parents=True, exist_ok=True)
     if not isinstance(submissions, list):
@@ -105,7 +131,8 @@ def autograde(
                     release=str(release), judge=str(judge), out=str(out), tree=str(tree), kernels=str(kernels),
                     data=data_dir, key=key, limits=settings.limits,
                     ports=tuple((ports or {}).get(sub.student) or ()) or None,
-                    nbgrader_autograded=str(course.nbgrader_dir / "autograded"))
+                    nbgrader_autograded=str(course.nbgrader_dir / "autograded"),
+                    sandbox=settings.sandbox, memory=settings.memory)
         previous = read_result(out, sub.student)
         if previous is not None and previous.key == key and previous.status in (Status.GRADED, Status.INVALID, Status.TOO_BIG):
             results[sub.student] = previous
@@ -116,33 +143,23 @@ def autograde(
     with open_gradebook(course.db_url) as gb:
         for result in results.values():
             write_gradebook(gb, result)
-        attempts: dict[str, int] = {}
-        pending = list(tasks)
+        # A broken pool (a worker that died) breaks every future of it: those submissions are
+        # graded again, each in a pool of its own, so only the one that kills its worker again
+        # gets the zero, never a classmate graded alongside it.
+        pending, alone = list(tasks), False
         while pending:
             broken = []
-            with ProcessPoolExecutor(max_workers=max(1, settings.jobs), mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(_safe_grade, task): task for task in pending}
-                for future in as_completed(futures):
-                    task = futures[future]
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        broken.append(task)
-                        continue
-                    results[task.student] = result
-                    write_gradebook(gb, result)
-                    bar.update(1)
-            pending = []
-            for task in broken:
-                attempts[task.student] = attempts.get(task.student, 0) + 1
-                if attempts[task.student] >= 2:
+            for group in ([[t] for t in pending] if alone else [pending]):
+                broken += _grade_in_pool(group, settings.jobs, results, gb, bar)
+            if alone:
+                for task in broken:
                     result = zero_result(task, Status.ERROR, "the grader's worker crashed twice on this submission")
                     atomic_write(result_path(out, task.student), json.dumps(result.to_dict(), indent=1))
                     results[task.student] = result
                     write_gradebook(gb, result)
                     bar.update(1)
-                else:
-                    pending.append(task)
+                broken = []
+            pending, alone = broken, True
     bar.close()
     ordered = [results[s.student] for s in submissions]
     write_reports(out, assignment, ordered)

@@ -1,5 +1,11 @@
-"""Running a notebook for grading: one sandbox kernel, a per-cell timeout, a whole-notebook
-budget, capped output, a kernel that ignores interrupts killed, a port collision retried once.
+"""Running a notebook for grading: one kernel (in its OS sandbox unless the instructor turned
+it off), a per-cell timeout, a whole-notebook budget, bounded output, a kernel that ignores
+interrupts killed, a port collision retried once (TCP, without the sandbox).
+
+Everything read back from the kernel is bounded before it is parsed or stored: ZMQ refuses
+any message over MESSAGE_LIMIT bytes (the connection is dropped before the message is read),
+and each output of any kind, each cell's outputs and the whole notebook's are capped in
+characters.
 
 Each graded cell gets a sentinel line appended (a fresh random token printed at its end):
 a graded cell passes only when it ran to its end without an error, so a student's custom
@@ -8,23 +14,32 @@ exception handler that swallows a failure cannot fake a pass.
 from __future__ import annotations
 
 import secrets
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from course_lib.grading.sandbox import KERNEL_NAME, REFUSED_MARK
 from course_lib.probe import MIME as PROBE_MIME
+from course_lib.grading.sandbox import KERNEL_NAME, PLAIN_KERNEL_NAME, SandboxLimits, SandboxMounts, prepare_kernel, remove_cgroups
 
-OUTPUT_LIMIT = 200_000  # characters of output kept per cell
+MESSAGE_LIMIT = 8 * 1024**2        # bytes of one ZMQ message from the kernel
+OUTPUT_ITEM_LIMIT = 100_000        # characters of one output (stream, display, result, error)
+OUTPUT_LIMIT = 200_000             # characters of output kept per cell
+NOTEBOOK_OUTPUT_LIMIT = 2_000_000  # characters of output kept per notebook
 PROBE_TIMEOUT = 5.0
+# Characters of a probe's reply (base64 of an npz): within the kernel's own cut of a message.
+PROBE_REPLY_LIMIT = 3 * 1024**2
 
 
 @dataclass
@@ -41,15 +56,15 @@ AfterGraded = Callable[[int, "Prober | None"], None]
 @dataclass
 class Execution:
     """What running a notebook did: per code cell ``ok``/``error``/``timeout``/``not run``,
-    which graded cells reached their end, why the run stopped early (if it did), and what the
-    sandbox refused while each cell ran (``refused``: cell index -> what was tried)."""
+    which graded cells reached their end, why the run stopped early (if it did), and how many
+    processes of the sandbox were still alive after the kernel's shutdown (and were killed)."""
 
     status: dict[int, str] = field(default_factory=dict)
     completed: set[int] = field(default_factory=set)
-    refused: dict[int, list[str]] = field(default_factory=dict)
     stopped: str | None = None
     retried: str | None = None
     seconds: float = 0.0
+    leftovers: int = 0
 
 
 class KernelStartError(RuntimeError):
@@ -60,13 +75,53 @@ class KernelStartError(RuntimeError):
         self.log = log
 
 
+@dataclass(frozen=True)
+class Sandbox:
+    """Run the kernel in its OS sandbox (see ``sandbox.py``): what it mounts, its limits."""
+
+    mounts: SandboxMounts
+    limits: SandboxLimits = SandboxLimits()
+
+
+class BoundedKernelClient(AsyncKernelClient):
+    """A kernel client whose sockets drop a connection that sends a message over MESSAGE_LIMIT
+    bytes, before reading it (libzmq's ZMQ_MAXMSGSIZE)."""
+
+    def _context_default(self):
+        context = super()._context_default()
+        context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)
+        return context
+
+
+def _size(content: dict) -> int:
+    """Characters of an output message's content (any output type)."""
+    return (len(str(content.get("text", ""))) + sum(len(str(v)) for v in (content.get("data") or {}).values())
+            + len(str(content.get("ename", ""))) + len(str(content.get("evalue", "")))
+            + sum(len(str(line)) for line in (content.get("traceback") or [])))
+
+
+def _shrink(msg_type: str, content: dict, room: int) -> None:
+    """Cut ``content`` in place to at most ``room`` characters (keeping what scoring needs: an
+    error's name and the head of its message)."""
+    if msg_type == "stream":
+        content["text"] = str(content.get("text", ""))[:room]
+    elif msg_type == "error":
+        content["evalue"] = str(content.get("evalue", ""))[: max(200, room // 2)]
+        content["traceback"] = []
+    else:
+        size = sum(len(str(v)) for v in (content.get("data") or {}).values())
+        content["data"] = {"text/plain": f"[an output of {size} characters was dropped]"}
+        content["metadata"] = {}
+
+
 class LimitedClient(NotebookClient):
-    """A NotebookClient that keeps at most OUTPUT_LIMIT characters of output per cell and
+    """A NotebookClient that bounds every output (per output, per cell, per notebook) and
     notices the graded cell's sentinel token (removing it from the output)."""
 
     sentinel: str | None = None
     sentinel_seen: bool = False
     timed_out: bool = False
+    notebook_used: int = 0
     probe_limit: int | None = None
     probe_oversize: bool = False
 
@@ -74,35 +129,44 @@ class LimitedClient(NotebookClient):
         self.timed_out = True
         return await super()._async_handle_timeout(timeout, cell)
 
+    def _update_display_id(self, display_id, msg):
+        if _size(msg.get("content", {})) <= OUTPUT_ITEM_LIMIT:
+            super()._update_display_id(display_id, msg)
+
     def output(self, outs, msg, display_id, cell_index):
-        content = msg.get("content", {})
         if self.probe_limit is not None:
             # A probe keeps only its reply (display_data of the probe's MIME type), within its cap.
-            data = content.get("data") or {}
+            data = msg.get("content", {}).get("data") or {}
             reply = data.get(PROBE_MIME) if msg["msg_type"] == "display_data" and isinstance(data, dict) else None
             if isinstance(reply, str) and len(reply) <= self.probe_limit:
                 outs[:] = [nbformat.v4.new_output("display_data", data={PROBE_MIME: reply})]
             elif reply is not None:
                 self.probe_oversize = True
             return None
-        if self.sentinel and msg["msg_type"] == "stream" and self.sentinel in content.get("text", ""):
+        msg_type = msg["msg_type"]
+        content = msg.get("content", {})
+        if self.sentinel and msg_type == "stream" and self.sentinel in content.get("text", ""):
             self.sentinel_seen = True
             content["text"] = content["text"].replace(self.sentinel + "\n", "").replace(self.sentinel, "")
             if not content["text"]:
                 return None
-        used = sum(len(str(o.get("text", ""))) + len(str(o.get("data", ""))) for o in outs)
-        if used < OUTPUT_LIMIT and msg["msg_type"] == "stream" and used + len(content.get("text", "")) > OUTPUT_LIMIT:
-            # One message can be larger than the whole limit (print('x' * 100_000_000)): keep its head.
-            content["text"] = content["text"][: OUTPUT_LIMIT - used]
-            super().output(outs, msg, display_id, cell_index)
-            used = OUTPUT_LIMIT
-        if used >= OUTPUT_LIMIT:
+        used = sum(_size(o) for o in outs if not o.get("metadata", {}).get("course_lib_truncated"))
+        room = max(0, min(OUTPUT_ITEM_LIMIT, OUTPUT_LIMIT - used, NOTEBOOK_OUTPUT_LIMIT - self.notebook_used))
+        size = _size(content)
+        if size > room:
+            if room > 0 or msg_type == "error":
+                # One message can be larger than the whole limit (print('x' * 100_000_000)): keep its head.
+                _shrink(msg_type, content, room)
+                self.notebook_used += _size(content)
+                super().output(outs, msg, display_id, cell_index)
             if not any(o.get("metadata", {}).get("course_lib_truncated") for o in outs):
                 note = nbformat.v4.new_output("display_data", data={
-                    "text/plain": f"[output truncated after {OUTPUT_LIMIT} characters]"})
+                    "text/plain": f"[output truncated: {OUTPUT_ITEM_LIMIT} characters per output, {OUTPUT_LIMIT} per cell,"
+                                  f" {NOTEBOOK_OUTPUT_LIMIT} per notebook]"})
                 note.metadata["course_lib_truncated"] = True
                 outs.append(note)
             return None
+        self.notebook_used += size
         return super().output(outs, msg, display_id, cell_index)
 
 
@@ -115,15 +179,18 @@ def run_graded_notebook(
     limits: ExecutionLimits,
     log_path: Path,
     ports: list[int] | None = None,
+    sandbox: Sandbox | None = None,
     after_graded: AfterGraded | None = None,
 ) -> Execution:
-    """Execute ``nb`` in place in a sandbox kernel; retry once on "Address already in use".
+    """Execute ``nb`` in place in a grading kernel; retry once on "Address already in use".
 
-    ``ports`` (shell, iopub, stdin, control, hb) fixes the first attempt's ports. After each
-    graded cell that ran, ``after_graded(index, probe)`` is called with a ``probe(code)`` that
-    runs code in the kernel at that point and returns the probe reply (see ``Prober``)."""
+    With ``sandbox`` the kernel runs in its bwrap sandbox, whose working folder holds copies
+    of ``workdir``'s files, and talks to the grader over ipc sockets (``env`` and ``ports`` are
+    not used: the sandbox sets the kernel's whole environment). Without it, the kernel runs as
+    the grader's user in ``workdir`` with ``env``, over TCP (``ports``, shell, iopub, stdin,
+    control, hb, fixes the first attempt's ports)."""
     try:
-        return _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, after_graded)
+        return _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox, after_graded)
     except KernelStartError as error:
         if "Address already in use" not in error.log:
             raise
@@ -131,65 +198,78 @@ def run_graded_notebook(
             if cell.cell_type == "code":
                 cell.outputs = []
                 cell.execution_count = None
-        execution = _run(nb, graded, workdir, kernel_dir, env, limits, log_path, None, after_graded)
+        execution = _run(nb, graded, workdir, kernel_dir, env, limits, log_path, None, sandbox, after_graded)
         execution.retried = "the kernel's port was taken (Address already in use); retried once"
         return execution
 
 
-def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, after_graded) -> Execution:
+def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox, after_graded) -> Execution:
     execution = Execution()
-    km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]))
-    if ports is not None:
-        km.cache_ports = False  # otherwise the provisioner picks its own ports
-        km.shell_port, km.iopub_port, km.stdin_port, km.control_port, km.hb_port = ports
+    specs = KernelSpecManager(kernel_dirs=[str(kernel_dir)])
+    scratch = None
+    cgroups: list[str] = []
+    if sandbox is not None:
+        # The socket folder: short (an ipc path has at most 107 bytes), fresh, bound into the sandbox.
+        scratch = Path(tempfile.mkdtemp(prefix="course-lib-kernel-"))
+        run = scratch / "run"
+        files = sorted(p for p in Path(workdir).iterdir() if p.is_file())
+        config = prepare_kernel(run, sandbox.mounts, files, sandbox.limits)
+        cgroups = config.cgroups
+        km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
+                                ip=str(run / "kernel"), connection_file=str(run / "kernel.json"))
+        km.cache_ports = False
+        cwd, env = str(run), {"PATH": "/usr/local/bin:/usr/bin:/bin"}
+    else:
+        km = AsyncKernelManager(kernel_name=PLAIN_KERNEL_NAME, kernel_spec_manager=specs)
+        cwd = str(workdir)
+        if ports is not None:
+            km.cache_ports = False  # otherwise the provisioner picks its own ports
+            km.shell_port, km.iopub_port, km.stdin_port, km.control_port, km.hb_port = ports
+    km.client_factory = BoundedKernelClient
     client = LimitedClient(
         nb, km=km, timeout=limits.cell_timeout, allow_errors=True, interrupt_on_timeout=True,
         error_on_timeout={"ename": "Timeout", "evalue": "the cell ran over its time limit", "traceback": []},
         startup_timeout=60, shutdown_kernel="immediate", record_timing=False,
-        resources={"metadata": {"path": str(workdir)}},
+        resources={"metadata": {"path": cwd}},
         extra_arguments=["--HistoryManager.enabled=False"],
     )
     start = time.monotonic()
-    with open(log_path, "w") as log:
-        try:
-            client.start_new_kernel(env=env, stderr=log, stdout=log)
-            client.start_new_kernel_client()
-        except Exception as error:
-            log.flush()
-            text = Path(log_path).read_text(errors="replace")
+    try:
+        with open(log_path, "w") as log:
             try:
-                run_sync(km.shutdown_kernel)(now=True)
-            except Exception:
-                pass
-            raise KernelStartError(f"the kernel did not start: {type(error).__name__}: {error}", text) from None
-        try:
-            _run_cells(client, km, nb, graded, limits, start, execution, log_path, after_graded)
-        finally:
-            # The client does not own a kernel manager it was given: stop the kernel here.
+                client.start_new_kernel(env=env, stderr=log, stdout=log)
+                client.start_new_kernel_client()
+            except Exception as error:
+                log.flush()
+                text = Path(log_path).read_text(errors="replace")[-20_000:]
+                try:
+                    run_sync(km.shutdown_kernel)(now=True)
+                except Exception:
+                    pass
+                raise KernelStartError(f"the kernel did not start: {type(error).__name__}: {error}", text) from None
             try:
-                if client.kc is not None:
-                    client.kc.stop_channels()
-            except Exception:
-                pass
-            try:
-                run_sync(km.shutdown_kernel)(now=True)
-            except Exception:
-                pass
+                _run_cells(client, km, nb, graded, limits, start, execution, after_graded)
+            finally:
+                # The client does not own a kernel manager it was given: stop the kernel here.
+                try:
+                    if client.kc is not None:
+                        client.kc.stop_channels()
+                except Exception:
+                    pass
+                try:
+                    run_sync(km.shutdown_kernel)(now=True)
+                except Exception:
+                    pass
+    finally:
+        # Killing bwrap ends the sandbox's pid namespace; the cgroups catch anything else.
+        execution.leftovers = remove_cgroups(cgroups)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     execution.seconds = time.monotonic() - start
     return execution
 
 
-def _refusals(log_path: Path, offset: int) -> tuple[list[str], int]:
-    """The sandbox's refusals written to the kernel's log since ``offset``, and the new offset."""
-    with open(log_path, "rb") as log:
-        log.seek(offset)
-        data = log.read()
-    lines = data.decode("utf-8", "replace").split("\n")
-    return [line.split(REFUSED_MARK, 1)[1].strip() for line in lines if REFUSED_MARK in line], offset + len(data)
-
-
-def _run_cells(client, km, nb, graded, limits, start, execution, log_path, after_graded) -> None:
-    offset = 0
+def _run_cells(client, km, nb, graded, limits, start, execution, after_graded) -> None:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -230,12 +310,6 @@ def _run_cells(client, km, nb, graded, limits, start, execution, log_path, after
             execution.stopped = f"cell {index} could not be run: {type(error).__name__}: {str(error)[:200]}"
         finally:
             cell.source = original
-        try:
-            refused, offset = _refusals(log_path, offset)
-        except OSError:
-            refused = []
-        if refused:
-            execution.refused[index] = refused
         if index in graded and client.sentinel_seen and execution.status.get(index) == "ok":
             execution.completed.add(index)
         client.sentinel = None
@@ -277,7 +351,7 @@ class Prober:
         saved = client.nb.cells[self.index]
         client.timeout = max(1, int(self.limits.cell_timeout))
         client.timed_out, client.sentinel = False, None
-        client.probe_limit, client.probe_oversize = getattr(self.limits, "probe_reply", 64 * 1024**2), False
+        client.probe_limit, client.probe_oversize = PROBE_REPLY_LIMIT, False
         try:
             client.execute_cell(cell, self.index, store_history=False)
         except DeadKernelError:
@@ -300,7 +374,7 @@ class Prober:
         if not replies:
             errors = [o for o in cell.outputs if o.get("output_type") == "error"]
             why = f" ({errors[0].get('ename')})" if errors else ""
-            raise ProbeFailed(f"the tests could not call your code{why}: is something in the notebook replacing "
-                              f"Python's or IPython's own machinery?")
+            raise ProbeFailed(f"the tests could not call your code{why}: is something in the notebook replacing Python's or "
+                              f"IPython's own machinery?")
         return replies[-1]["data"][PROBE_MIME]
 

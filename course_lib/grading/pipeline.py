@@ -21,8 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from course_lib.grading.course import REPO_ROOT, grade_id, is_grade, is_solution, nbgrader_meta, read_notebook
+from course_lib.grading.course import grade_id, is_grade, is_solution, nbgrader_meta, read_notebook
 from course_lib.grading.records import CellResult, CheckVerdict, Result, Status, Task
+
+
+NO_SANDBOX_NOTE = "graded WITHOUT the OS sandbox (--no-sandbox): the submission ran as the grader's own user"
 
 
 def graded_cells(nb) -> list[tuple[str, float]]:
@@ -40,7 +43,8 @@ def zero_result(task: Task, status: Status, message: str) -> Result:
                                              for c in (judge.cells[g].checks if g in judge.cells else (None,))]
                                       if g in judge.cells else [CheckVerdict("grading", 1.0, False, "not_run", message)])
              for g, p in graded_cells(source)]
-    return Result(task.student, task.assignment, status, cells, notes=[message], key=task.key)
+    notes = [message] + ([] if task.sandbox else [NO_SANDBOX_NOTE])
+    return Result(task.student, task.assignment, status, cells, notes=notes, key=task.key, sandboxed=task.sandbox)
 
 
 def _probe_runner(prober, limits):
@@ -70,16 +74,17 @@ def _probe_runner(prober, limits):
 
 def grade_submission(task: Task) -> Result:
     """Grade one submission (runs in a worker process); writes and returns its result."""
-    from course_lib.grading.execute import ExecutionLimits, KernelStartError, run_graded_notebook
+    from course_lib.grading.execute import ExecutionLimits, KernelStartError, Sandbox, run_graded_notebook
     from course_lib.grading.judge import judge_cell, load_judge
     from course_lib.grading.read import Unreadable, read_submission
     from course_lib.grading.record import write_result
     from course_lib.grading.restore import rebuild
+    from course_lib.grading.sandbox import SandboxLimits, SandboxMounts, kernel_env
     from course_lib.grading.scan import scan_cell
 
     release_nb = read_notebook(Path(task.release))
     try:
-        student_nb = read_submission(Path(task.path), task.limits)
+        student_nb = read_submission(Path(task.path))
     except Unreadable as error:
         result = zero_result(task, error.status, str(error))
         write_result(task, result, None, release_nb)
@@ -110,22 +115,17 @@ def grade_submission(task: Task) -> Result:
         for extra in Path(task.release).parent.iterdir():
             if extra.suffix != ".ipynb" and extra.is_file():
                 shutil.copy(extra, work / extra.name)
-        env = {
-            "PATH": os.environ.get("PATH", ""), "HOME": str(work), "IPYTHONDIR": str(work / ".ipython"),
-            "PYTHONPATH": task.tree, "COURSE_LIB_DATA": task.data, "MPLBACKEND": "Agg",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "PYTHONHASHSEED": "0", "LANG": "C.UTF-8", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-        }
-        from course_lib.grading.sandbox import ALLOW_ENV, DENY_ENV
-
-        env[DENY_ENV] = os.pathsep.join([str(REPO_ROOT), str(Path(task.path).resolve().parent)])
-        env[ALLOW_ENV] = os.pathsep.join([task.tree, task.data, str(work)])
+        # Sandboxed, the kernel sees the student tree, the data (both read-only) and a private
+        # copy of this working folder, nothing else of the instructor's; without the sandbox
+        # it runs here, as the grader's user, with the same environment on host paths.
+        env = dict(kernel_env(task.tree, task.data, str(work)), PATH=os.environ.get("PATH", ""))
+        sandbox = Sandbox(SandboxMounts(task.tree, task.data), SandboxLimits(memory=task.memory)) if task.sandbox else None
         log = out / "logs" / f"{task.student}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         seconds, retried = 0.0, None
         try:
             execution = run_graded_notebook(nb, graded, work, Path(task.kernels), env, limits, log,
-                                            list(task.ports) if task.ports else None, after_graded=after_graded)
+                                            list(task.ports) if task.ports else None, sandbox, after_graded=after_graded)
         except KernelStartError as error:
             status = Status.ERROR
             notes.append(str(error))
@@ -135,8 +135,8 @@ def grade_submission(task: Task) -> Result:
                       for i, state in sorted(execution.status.items()) if state == "timeout"]
             if execution.stopped:
                 notes.append(execution.stopped)
-            flags += [f"cell {i}: tried to read the instructor's files (refused by the sandbox): {tried[0][:80]}"
-                      for i, tried in sorted(execution.refused.items())]
+            if execution.leftovers:
+                notes.append(f"{execution.leftovers} process(es) of the submission outlived its kernel and were killed")
     cells = []
     for index, cell in enumerate(nb.cells):
         if index not in graded:
@@ -149,7 +149,9 @@ def grade_submission(task: Task) -> Result:
             cell_verdicts = ([CheckVerdict(c.name, c.weight, False, "not_run", why) for c in cell_judge.checks]
                              if cell_judge else [CheckVerdict("judge", 1.0, False, "not_run", f"no judge for {gid}")])
         cells.append(CellResult.from_verdicts(gid, points, cell_verdicts))
+    if not task.sandbox:
+        notes.append(NO_SANDBOX_NOTE)
     result = Result(task.student, task.assignment, status, cells, flags, notes, seconds, retried, task.key,
-                    judge_seconds=round(judging[0], 3))
+                    sandboxed=task.sandbox, judge_seconds=round(judging[0], 3))
     write_result(task, result, nb, release_nb)
     return result

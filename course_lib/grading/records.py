@@ -32,15 +32,12 @@ class FlagKind(str, enum.Enum):
 
 @dataclass(frozen=True)
 class CellLimits:
-    """Limits of running one notebook (seconds, bytes)."""
+    """Time limits of running one notebook (seconds) and the size of a probe's reply (bytes);
+    the size limits of outputs are in ``execute``, those of a submission in ``bounds``."""
 
     cell_timeout: float = 20.0
     budget: float = 120.0
-    output_per_cell: int = 200_000
-    output_per_notebook: int = 2_000_000
-    probe_reply: int = 64 * 1024**2
-    notebook_bytes: int = 8 * 1024**2
-    cell_source: int = 200_000
+    probe_reply: int = 3 * 1024**2  # bytes of a probe's reply (npz), within the kernel's cut of a message
 
 
 @dataclass(frozen=True)
@@ -61,6 +58,8 @@ class Task:
     limits: CellLimits = CellLimits()
     ports: tuple[int, ...] | None = None
     nbgrader_autograded: str | None = None
+    sandbox: bool = True  # False: --no-sandbox, the kernel runs as the grader's own user
+    memory: int = 3 * 1024**3
 
 
 @dataclass(frozen=True)

@@ -66,4 +66,7 @@ def write_reports(out: Path, assignment: str, results: list[Result]) -> None:
     summary = out / "summary"
     summary.mkdir(exist_ok=True)
     write_histograms(summary, results)
-    (summary / "summary.txt").write_text(f"{assignment}\n\n{grade_table(results)}\n")
+    unsandboxed = [r.student for r in results if not r.sandboxed]
+    warning = (f"WARNING: {len(unsandboxed)} submission(s) graded WITHOUT the OS sandbox (--no-sandbox)\n\n"
+               if unsandboxed else "")
+    (summary / "summary.txt").write_text(f"{assignment}\n\n{warning}{grade_table(results)}\n")

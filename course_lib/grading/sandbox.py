@@ -1,21 +1,89 @@
-"""The autograde kernel: an IPython kernel whose process has capped memory, no core dumps,
-a ``course_lib`` without the reference solutions (the student's tree, first on
-``sys.path``), and an audit hook that keeps it out of the instructor's files.
+"""The grading sandbox: each submission's kernel runs in its own bubblewrap (``bwrap``) sandbox.
 
-Run as a script by the kernelspec that ``write_kernelspec`` writes:
-``python sandbox.py <memory bytes> -f <connection file>``.
+What the kernel sees (and nothing else of the machine's files):
+
+* the system read-only (``/usr``, ``/etc`` and the ``/bin``, ``/lib*`` links), the Python
+  installation and the grader's venv read-only at their real paths;
+* the student's ``course_lib`` (no solutions) at ``/grading/tree`` and the data at
+  ``/grading/data``, both read-only;
+* a private, size-capped working folder ``/grading/work`` (a tmpfs holding copies of the
+  released notebook's extra files), a private size-capped ``/tmp``;
+* its socket folder (connection file and the ZMQ ``ipc`` sockets), the only host folder it may
+  write to.
+
+The repository, the source notebooks, ``build/`` (gradebook, results, feedback, other
+submissions), the submissions folder and the user's home are not mounted at all. Namespaces:
+user, mount, pid, net (no network), ipc, uts, cgroup; ``--die-with-parent`` and a new session.
+When the grader runs as root the sandbox runs as an unprivileged uid (one per grading process,
+so per-uid limits never couple two kernels), never as root. Limits: address space, CPU
+seconds, processes, file size, open files (rlimits), the working folder's and /tmp's size
+(tmpfs), and where the machine offers cgroup v1 controllers a memory, pids and cpu cgroup per
+kernel whose leftover processes are killed when the kernel ends.
+
+This module is used twice: imported by the grader (the command line, the probe, the cgroups),
+and run as the kernelspec's launcher, ``python -I -S sandbox.py <connection file>``, which
+does the privileged steps (a private mount namespace making the Python installation reachable
+when it lies under an unreachable folder such as /root, joining the cgroups, the rlimits) and
+then replaces itself with ``setpriv ... bwrap ... python kernel_main.py``. It therefore
+imports only the standard library.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import stat
+import subprocess
 import sys
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-KERNEL_NAME = "course-lib-sandbox"
+KERNEL_NAME = "course-lib-sandbox"        # the kernel in its bwrap sandbox
+PLAIN_KERNEL_NAME = "course-lib-plain"    # --no-sandbox: the same kernel as the grader's user
 DEFAULT_MEMORY = 3 * 1024**3
 STUDENT_EXCLUDE = ("solutions", "judges", "__pycache__")
+CONFIG_NAME = "sandbox.json"              # next to the connection file, read by the launcher
+
+# Fixed paths inside the sandbox.
+TREE = "/grading/tree"
+DATA = "/grading/data"
+WORK = "/grading/work"
+KERNEL_MAIN = "/grading/kernel_main.py"
+SANDBOX_UID = 65534                       # the uid/gid the kernel sees inside (nobody)
+# Outside uids when the grader is root: UID_BASE + the grading process's pid (unique among the
+# processes alive at once).
+UID_BASE = 0x60000000
+
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`) and allow "
+                "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
+                "user.max_user_namespaces > 0), or grade without isolation with --no-sandbox")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap cannot build the sandbox on this machine; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Per-submission limits (bytes, seconds, counts)."""
+
+    memory: int = DEFAULT_MEMORY          # address space per process; the memory cgroup's cap
+    cpu_seconds: int = 600                # CPU time per process
+    processes: int = 128                  # processes and threads (ipykernel alone runs ~10 threads)
+    file_size: int = 64 * 1024**2         # largest file any process may write
+    work_size: int = 256 * 1024**2        # the working folder (tmpfs)
+    tmp_size: int = 64 * 1024**2          # /tmp (tmpfs)
+    open_files: int = 256
+
+
+@dataclass(frozen=True)
+class SandboxMounts:
+    """The host folders the sandbox shows read-only: the student tree (holding ``course_lib``)
+    and the data folder."""
+
+    tree: str
+    data: str
 
 
 def copy_student_package(package: Path, destination: Path) -> Path:
@@ -28,96 +96,320 @@ def copy_student_package(package: Path, destination: Path) -> Path:
     return target
 
 
+def kernel_main_path() -> Path:
+    return Path(__file__).resolve().with_name("kernel_main.py")
+
+
 def write_kernelspec(folder: Path, memory_bytes: int = DEFAULT_MEMORY) -> Path:
-    """Write the sandbox kernelspec into ``folder/<KERNEL_NAME>/kernel.json``; returns ``folder``."""
-    spec_dir = folder / KERNEL_NAME
-    spec_dir.mkdir(parents=True, exist_ok=True)
-    spec = {
-        "argv": [sys.executable, str(Path(__file__).resolve()), str(int(memory_bytes)), "-f", "{connection_file}"],
-        "display_name": "course_lib autograde sandbox",
-        "language": "python",
+    """Write the two grading kernelspecs into ``folder``: ``KERNEL_NAME`` (the kernel in its
+    sandbox, started by this module's launcher) and ``PLAIN_KERNEL_NAME`` (no isolation, for
+    --no-sandbox); returns ``folder``."""
+    specs = {
+        KERNEL_NAME: {
+            "argv": [sys.executable, "-I", "-S", str(Path(__file__).resolve()), "{connection_file}"],
+            "display_name": "course_lib autograde sandbox",
+            "language": "python",
+            # bwrap does not forward signals: interrupts travel as control messages.
+            "interrupt_mode": "message",
+        },
+        PLAIN_KERNEL_NAME: {
+            "argv": [sys.executable, str(kernel_main_path()), str(int(memory_bytes)), "-f", "{connection_file}"],
+            "display_name": "course_lib autograde kernel (no sandbox)",
+            "language": "python",
+        },
     }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+    for name, spec in specs.items():
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        (folder / name / "kernel.json").write_text(json.dumps(spec, indent=1))
     return folder
 
 
-def hide_editable_install() -> None:
-    """Drop an editable install's import hooks, which would find the instructor's ``course_lib``
-    (solutions included) ahead of the student tree on ``PYTHONPATH``."""
-    sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
-    sys.path_hooks[:] = [h for h in sys.path_hooks if not getattr(h, "__module__", "").startswith("__editable__")]
-    sys.path_importer_cache.clear()
+def kernel_env(tree: str, data: str, work: str) -> dict[str, str]:
+    """The kernel's whole environment (nothing of the grader's is inherited)."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "IPYTHONDIR": "/tmp/ipython",
+        "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONPATH": tree, "COURSE_LIB_DATA": data, "MPLBACKEND": "Agg",
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0", "LANG": "C.UTF-8", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
 
 
-DENY_ENV = "COURSE_LIB_SANDBOX_DENY"
-ALLOW_ENV = "COURSE_LIB_SANDBOX_ALLOW"
-# Written to the kernel's log (its stderr as started, not the cell's output) on each refused
-# read: the grader flags the cell that tried, even when the submission catches the
-# PermissionError. (Refused program starts are not reported: libraries such as matplotlib probe
-# for programs on import; the source scan flags `subprocess` and friends.)
-REFUSED_MARK = "COURSE_LIB_SANDBOX_REFUSED"
-# Audit events that start another program: a shell could read what open() may not.
-PROGRAM_EVENTS = {"subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.exec", "os.fork", "pty.spawn"}
+# ---------------------------------------------------------------------------------------------
+# Availability
 
 
-def install_read_guard(deny: list[str], allow: list[str]) -> None:
-    """Refuse, from now on in this process, to open or list anything under a ``deny`` folder
-    (the instructor's repository: sources, hidden tests, solutions, other submissions) unless it
-    lies under an ``allow`` folder (the student tree, the data, the working folder, Python's own
-    install), and refuse to start other programs. An audit hook cannot be removed from Python."""
-    deny = [os.path.realpath(p) for p in deny if p]
-    allow = [os.path.realpath(p) for p in allow + [sys.prefix, sys.base_prefix, sys.exec_prefix] if p]
+def _uid_drop() -> list[str]:
+    """``setpriv`` to an unprivileged uid when the grader is root; nothing otherwise."""
+    if os.geteuid() != 0:
+        return []
+    uid = UID_BASE + os.getpid()
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs"]
 
-    def inside(path: str, folders: list[str]) -> bool:
-        return any(path == folder or path.startswith(folder + os.sep) for folder in folders)
 
-    write = os.write
-    # A copy of the log's descriptor taken before the kernel starts: ipykernel later points fd 2
-    # at a pipe that a thread forwards, so a report written there could reach the log only after
-    # the cell's reply, and be charged to a later cell.
-    log = os.dup(2)
+def _system_binds() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for name in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(name):
+            args += ["--symlink", os.readlink(name), name]
+        elif os.path.isdir(name):
+            args += ["--ro-bind", name, name]
+    return args
 
-    def report(what: str) -> None:
+
+NAMESPACES = ["--unshare-all", "--die-with-parent", "--new-session", "--hostname", "grading",
+              "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
+
+
+@lru_cache(maxsize=1)
+def sandbox_problem() -> str | None:
+    """Why the sandbox cannot run here (None when it can): runs a trivial sandboxed program."""
+    if not sys.platform.startswith("linux"):
+        return f"the grading sandbox needs Linux (bubblewrap and user namespaces); this is {sys.platform}: {INSTALL_HINT}"
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return f"bubblewrap (`bwrap`) is not installed: {INSTALL_HINT}"
+    drop = _uid_drop()
+    if drop and shutil.which("setpriv") is None:
+        return "the grader runs as root and `setpriv` (util-linux) is missing: the sandbox must drop to an unprivileged uid"
+    true = shutil.which("true", path="/usr/bin:/bin") or "/usr/bin/true"
+    command = [*drop, bwrap, *NAMESPACES, *_system_binds(), "--proc", "/proc", "--dev", "/dev", "--", true]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=20, cwd="/")
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bubblewrap could not be run ({error}): {INSTALL_HINT}"
+    if done.returncode != 0:
+        return f"bubblewrap cannot build the sandbox here ({done.stderr.strip()[:300]}): {INSTALL_HINT}"
+    return None
+
+
+def require_sandbox() -> None:
+    """Raise SandboxUnavailable with what is missing and how to install it."""
+    problem = sandbox_problem()
+    if problem:
+        raise SandboxUnavailable(problem)
+
+
+# ---------------------------------------------------------------------------------------------
+# cgroups (v1 hierarchies, as root): one memory, pids and cpu group per kernel
+
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _own_cgroups() -> dict[str, str]:
+    """controller -> this process's cgroup path (v1 hierarchies only)."""
+    paths = {}
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(","):
+                if controller in ("memory", "pids", "cpu"):
+                    paths[controller] = path
+    except (OSError, ValueError):
+        pass
+    return paths
+
+
+def create_cgroups(name: str, limits: SandboxLimits) -> list[str]:
+    """Create ``name`` under this process's memory, pids and cpu cgroups with the limits;
+    returns the folders made (none when the machine offers no writable v1 controller)."""
+    if os.geteuid() != 0:
+        return []
+    settings = {
+        "memory": {"memory.limit_in_bytes": limits.memory, "memory.memsw.limit_in_bytes": None},
+        "pids": {"pids.max": limits.processes},
+        "cpu": {"cpu.cfs_period_us": 100_000, "cpu.cfs_quota_us": 100_000},  # one core
+    }
+    made = []
+    for controller, path in _own_cgroups().items():
+        folder = CGROUP_ROOT / controller / path.lstrip("/") / name
         try:
-            write(log, f"\n{REFUSED_MARK} {what}\n".encode("utf-8", "replace"))
+            folder.mkdir()
         except OSError:
-            pass
-
-    def hook(event: str, args: tuple) -> None:
-        if event in ("open", "os.listdir", "os.scandir", "glob.glob", "os.chdir"):
-            target = args[0] if args else None
-            if isinstance(target, int) or target is None:
-                return
+            continue
+        made.append(str(folder))
+        for key, value in settings[controller].items():
             try:
-                path = os.path.realpath(os.fsdecode(target))
-            except (TypeError, ValueError):
-                return
-            if inside(path, deny) and not inside(path, allow):
-                report(f"read {path}")
-                raise PermissionError(f"the grading sandbox does not let a submission read {path}")
-        elif event in PROGRAM_EVENTS:
-            raise PermissionError("the grading sandbox does not let a submission start other programs")
-
-    sys.addaudithook(hook)
+                (folder / key).write_text(str(value if value is not None else limits.memory))
+            except OSError:
+                pass
+    return made
 
 
-def main() -> None:
+def remove_cgroups(folders: list[str]) -> int:
+    """Kill whatever is left in the kernel's cgroups and remove them; returns how many
+    processes had to be killed."""
+    import signal
+    import time
+
+    killed = 0
+    for folder in folders:
+        for attempt in range(50):
+            try:
+                pids = [int(p) for p in Path(folder, "cgroup.procs").read_text().split()]
+            except (OSError, ValueError):
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+                except OSError:
+                    pass
+            try:
+                os.rmdir(folder)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.02)
+    return killed
+
+
+# ---------------------------------------------------------------------------------------------
+# The sandbox of one kernel
+
+
+def _reachable(path: str) -> bool:
+    """Whether ``path`` (a folder) and every folder above it let other users through (o+x)."""
+    parts = [Path(path).resolve(), *Path(path).resolve().parents]
+    try:
+        return all(os.stat(p).st_mode & stat.S_IXOTH for p in parts)
+    except OSError:
+        return False
+
+
+@dataclass
+class SandboxConfig:
+    """Everything the launcher needs, written as JSON next to the connection file."""
+
+    bwrap: list[str]                      # bwrap options (no command), paths already resolved
+    command: list[str]                    # the kernel's command line inside the sandbox
+    files: list[list[str]] = field(default_factory=list)     # [host file, sandbox path] copied into the tmpfs
+    stage: list[list[str]] = field(default_factory=list)     # [unreachable host folder, reachable mount point]
+    owned: list[str] = field(default_factory=list)           # host paths handed to the sandbox uid
+    cgroups: list[str] = field(default_factory=list)
+    limits: dict = field(default_factory=dict)
+    drop: list[str] = field(default_factory=list)            # setpriv prefix (grader is root)
+    uid: int | None = None
+
+
+def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: SandboxLimits) -> SandboxConfig:
+    """Write the launcher's configuration for one kernel into ``run`` (the socket folder, which
+    will hold the connection file and the ipc sockets) and create its cgroups."""
+    drop = _uid_drop()
+    uid = UID_BASE + os.getpid() if drop else None
+    run.mkdir(parents=True, exist_ok=True)
+    stage_root = run.parent / "stage"
+    stage: list[list[str]] = []
+
+    def source(path: str) -> str:
+        """``path`` itself, or a mount point of it the unprivileged uid can reach."""
+        if not drop or _reachable(path):
+            return path
+        point = stage_root / str(len(stage))
+        point.mkdir(parents=True, exist_ok=True)
+        stage.append([path, str(point)])
+        return str(point)
+
+    if drop:  # the folders above the socket folder must let the sandbox uid through
+        os.chmod(run.parent, 0o711)
+    args = [*NAMESPACES, "--clearenv"]
+    for key, value in kernel_env(TREE, DATA, WORK).items():
+        args += ["--setenv", key, value]
+    args += _system_binds()
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
+    prefixes = []
+    for prefix in (sys.base_prefix, sys.prefix):
+        prefix = os.path.realpath(prefix)
+        if prefix not in prefixes and not any(prefix.startswith(p + os.sep) for p in prefixes) and not prefix.startswith("/usr/"):
+            prefixes.append(prefix)
+    for prefix in prefixes:
+        args += ["--ro-bind", source(prefix), prefix]
+    args += ["--ro-bind", source(os.path.realpath(mounts.tree)), TREE,
+             "--ro-bind", source(os.path.realpath(mounts.data)), DATA]
+    main = kernel_main_path()
+    args += ["--ro-bind", source(str(main.parent)) + "/" + main.name, KERNEL_MAIN]
+    # The sandbox's own root (a tmpfs holding the mount points) read-only: only the working
+    # folder, /tmp and the socket folder take writes, each bounded.
+    args += ["--size", str(limits.work_size), "--tmpfs", WORK, "--bind", str(run), str(run),
+             "--remount-ro", "/", "--chdir", WORK]
+    connection = str(run / "kernel.json")
+    config = SandboxConfig(
+        bwrap=args, command=[sys.executable, KERNEL_MAIN, str(int(limits.memory)), "-f", connection],
+        files=[[str(f), f"{WORK}/{f.name}"] for f in files], stage=stage, owned=[str(run)],
+        limits=asdict(limits), drop=drop, uid=uid)
+    if uid is not None:
+        config.cgroups = create_cgroups(f"course-lib-{uid}", limits)
+    (run / CONFIG_NAME).write_text(json.dumps(asdict(config)))
+    return config
+
+
+# ---------------------------------------------------------------------------------------------
+# The launcher (runs as the kernelspec's command, as the grader's user, before the sandbox)
+
+CLONE_NEWNS = 0x00020000
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
+
+
+def _stage_mounts(stage: list[list[str]]) -> None:
+    """In a private mount namespace of this (root) process, bind each unreachable folder
+    read-only onto its reachable mount point: bwrap, run as the unprivileged uid, then finds it
+    there. Nothing changes outside this process and its children."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def check(result: int, what: str) -> None:
+        if result != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"{what}: {os.strerror(error)}")
+
+    check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    for source, point in stage:
+        check(libc.mount(source.encode(), point.encode(), None, MS_BIND | MS_REC, None), f"bind {source}")
+        check(libc.mount(b"none", point.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, None), f"read-only {source}")
+
+
+def _set_limits(limits: dict, per_uid: bool) -> None:
     import resource
 
-    memory = int(sys.argv.pop(1))
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # sys.path[0] is this script's folder: the student must not import the grader's modules by bare name.
-    sys.path.pop(0)
-    hide_editable_install()
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    from ipykernel import kernelapp
+    def cap(which: int, value: int) -> None:
+        resource.setrlimit(which, (value, value))
 
-    if os.environ.get(DENY_ENV):
-        install_read_guard(os.environ[DENY_ENV].split(os.pathsep), os.environ.get(ALLOW_ENV, "").split(os.pathsep))
+    cap(resource.RLIMIT_AS, limits["memory"])
+    cap(resource.RLIMIT_CPU, limits["cpu_seconds"])
+    cap(resource.RLIMIT_FSIZE, limits["file_size"])
+    cap(resource.RLIMIT_NOFILE, limits["open_files"])
+    cap(resource.RLIMIT_CORE, 0)
+    if per_uid:  # counted per uid: only meaningful for a uid of this kernel's own
+        cap(resource.RLIMIT_NPROC, limits["processes"])
 
-    kernelapp.launch_new_instance()
+
+def launch(connection_file: str) -> None:
+    """Start the kernel of ``connection_file`` in its sandbox (replaces this process)."""
+    run = Path(connection_file).parent
+    config = SandboxConfig(**json.loads((run / CONFIG_NAME).read_text()))
+    if config.uid is not None:
+        for path in [*config.owned, connection_file]:
+            os.chown(path, config.uid, config.uid)
+    if config.stage:
+        _stage_mounts(config.stage)
+    for folder in config.cgroups:
+        try:
+            Path(folder, "cgroup.procs").write_text(str(os.getpid()))
+        except OSError:
+            pass
+    file_args: list[str] = []
+    for host, inside in config.files:
+        fd = os.open(host, os.O_RDONLY)
+        os.set_inheritable(fd, True)
+        file_args += ["--file", str(fd), inside]
+    _set_limits(config.limits, per_uid=config.uid is not None)
+    bwrap = shutil.which("bwrap") or "bwrap"
+    argv = [*config.drop, bwrap, *config.bwrap, *file_args, "--", *config.command]
+    os.execvp(argv[0], argv)
 
 
 if __name__ == "__main__":
-    main()
+    launch(sys.argv[1])

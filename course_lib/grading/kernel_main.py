@@ -1,0 +1,75 @@
+"""The grading kernel's own start: an IPython kernel whose process has capped memory and no core
+dumps, finding ``course_lib`` only in the student's tree (first on ``PYTHONPATH``).
+
+Run inside the sandbox (see ``sandbox.py``) or, with --no-sandbox, directly:
+``python kernel_main.py <memory bytes> -f <connection file>``. Standard library and ipykernel
+only: it must not import the grader's modules.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+
+def hide_editable_install() -> None:
+    """Drop an editable install's import hooks, which would find the instructor's ``course_lib``
+    (solutions included) ahead of the student tree on ``PYTHONPATH``. (In the sandbox the path
+    they point at does not exist; without it this is what keeps the solutions out of reach.)"""
+    sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
+    sys.path_hooks[:] = [h for h in sys.path_hooks if not getattr(h, "__module__", "").startswith("__editable__")]
+    sys.path_importer_cache.clear()
+
+
+# Bytes of one message the kernel sends. The grader drops the connection of a kernel sending
+# more than its own limit (execute.MESSAGE_LIMIT, larger) unread; this cut, inside the kernel,
+# keeps an ordinary huge print from losing the rest of the notebook's output.
+SEND_LIMIT = 4 * 1024**2
+
+
+def bound_messages() -> None:
+    """Cut any message this kernel sends to SEND_LIMIT bytes: a stream keeps its head and its
+    tail (where a graded cell's sentinel line is), rich data becomes a short note."""
+    from jupyter_client.session import Session
+
+    serialize = Session.serialize
+
+    def bounded(self, msg, ident=None):
+        frames = serialize(self, msg, ident)
+        if sum(len(f) for f in frames) <= SEND_LIMIT:
+            return frames
+        content = dict(msg.get("content") or {})
+        keep = SEND_LIMIT // 4
+        if isinstance(content.get("text"), str):
+            text = content["text"]
+            content["text"] = text[:keep] + f"\n[... {len(text) - 2 * keep} characters cut ...]\n" + text[-keep:]
+        if isinstance(content.get("data"), dict):
+            content["data"] = {"text/plain": "[an output too large to send was dropped]"}
+            content["metadata"] = {}
+        if "traceback" in content:
+            content["evalue"] = str(content.get("evalue", ""))[:keep]
+            content["traceback"] = []
+        msg = dict(msg, content=content, buffers=[])
+        return serialize(self, msg, ident)
+
+    Session.serialize = bounded
+
+
+def main() -> None:
+    import resource
+
+    memory = int(sys.argv.pop(1))
+    if memory > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # sys.path[0] is this script's folder: the student must not import the grader's modules by bare name.
+    sys.path.pop(0)
+    hide_editable_install()
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    bound_messages()
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance()
+
+
+if __name__ == "__main__":
+    main()
