@@ -201,6 +201,11 @@ def main(argv=None) -> None:
     data = load_mnist(dtype=np.float32)
     print(f"load_mnist (verified, float32):       {time.perf_counter() - start:6.2f} s")
 
+    # Load the peers' libraries first: the thread limit below applies to the BLAS libraries loaded then.
+    if not args.no_sklearn:
+        import sklearn.linear_model  # noqa: F401
+    if not args.no_torch:
+        torch_or_reason()
     args.threads = None if args.threads == "default" else (args.threads if args.threads == "auto" else int(args.threads))
     choice = resolve_threads(args.threads)
     args.threads = None if choice is None else choice.threads  # one count for every run of this process
