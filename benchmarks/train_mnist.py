@@ -213,7 +213,7 @@ def main(argv=None) -> None:
         from threadpoolctl import threadpool_info
 
         args.thread_count = max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
-        why = "the BLAS library's default" if applied is None else applied.reason
+        why = "the BLAS library's default" if choice is None else choice.reason
         print(f"BLAS threads (every run, PyTorch too): {args.thread_count} ({why})")
         run(data, args)
 
