@@ -21,10 +21,7 @@ def softmax_loss(W, X, y, l2_reg=0.0):
     Z = np.dot(W, X)
     Z = Z - np.max(Z, axis=0, keepdims=True)
     log_p = Z[y, np.arange(X.shape[1])] - np.log(np.sum(np.exp(Z), axis=0))
-    loss = -np.mean(log_p)
-    if l2_reg:
-        loss += l2_reg * np.sum(W[:, :-1] ** 2)
-    return loss
+    return -np.mean(log_p) + l2_reg * np.sum(W[:, :-1] ** 2)
 
 
 def softmax_gradient(W, X, y, l2_reg=0.0):
@@ -33,8 +30,7 @@ def softmax_gradient(W, X, y, l2_reg=0.0):
     dZ = softmax(np.dot(W, X))
     dZ[y, np.arange(N)] -= 1
     dW = np.dot(dZ, X.T) / N
-    if l2_reg:
-        dW[:, :-1] += 2 * l2_reg * W[:, :-1]
+    dW[:, :-1] += 2 * l2_reg * W[:, :-1]
     return dW
 
 
@@ -46,11 +42,9 @@ def softmax_loss_and_gradient(W, X, y, l2_reg=0.0):
     Z -= np.max(Z, axis=0, keepdims=True)
     E = np.exp(Z)
     S = np.sum(E, axis=0)
-    loss = -np.mean(Z[y, columns] - np.log(S))
+    loss = -np.mean(Z[y, columns] - np.log(S)) + l2_reg * np.sum(W[:, :-1] ** 2)
     E /= S
     E[y, columns] -= 1
     dW = np.dot(E, X.T) / N
-    if l2_reg:  # no work for the penalty when there is none
-        loss += l2_reg * np.sum(W[:, :-1] ** 2)
-        dW[:, :-1] += 2 * l2_reg * W[:, :-1]
+    dW[:, :-1] += 2 * l2_reg * W[:, :-1]
     return loss, dW
