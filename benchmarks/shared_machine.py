@@ -77,7 +77,8 @@ def main(argv=None) -> None:
             seconds = statistics.median(r["seconds"] for r in runs)
             results[neighbours, threads] = {"seconds": seconds, "runs": runs}
             shown = ", ".join("timeout" if r["seconds"] == float("inf") else f"{r['seconds']:.2f}" for r in runs)
-            print(f"{neighbours} neighbour(s), --threads {threads:7s}: {seconds:7.2f} s (runs: {shown}; "
+            shown_median = f"> {args.timeout:.0f}" if seconds == float("inf") else f"{seconds:.2f}"
+            print(f"{neighbours} neighbour(s), --threads {threads:7s}: {shown_median:>7s} s (runs: {shown}; "
                   f"accuracy {runs[0]['accuracy']:.2f}%; threads {runs[0]['threads']})", flush=True)
 
     print("\nratios to the quiet run: of the same threading / of the sized threading (target <= 2x for auto)")
