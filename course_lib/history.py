@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 @dataclass
 class History:
-    """Per-epoch records: mean batch ``loss``, ``learning_rate``, and the accuracies
-    when they were measured (empty lists otherwise)."""
+    """Per-epoch records: mean batch ``loss``, ``learning_rate``, the training loop's ``seconds``
+    (evaluation excluded), and the accuracies when they were measured (empty lists otherwise)."""
 
     loss: list[float] = field(default_factory=list)
     learning_rate: list[float] = field(default_factory=list)

@@ -30,3 +30,16 @@ def test_train_main_says_what_is_missing_without_the_solutions(tmp_path):
     run = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 2, run.stderr
     assert "course_lib.solutions" in run.stderr and "student bundle" in run.stderr
+
+
+def test_train_main_says_how_many_blas_threads_and_why(capsys):
+    import os
+
+    assert train_main(["--epochs", "1", "--no-progress"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("BLAS threads:"))
+    threads = int(re.match(r"BLAS threads: (\d+) \((.+)\)$", line).group(1))
+    assert 1 <= threads <= len(os.sched_getaffinity(0)) and "affinity mask" in line and "quota" in line
+    assert train_main(["--epochs", "1", "--no-progress", "--threads", "1"]) == 0
+    assert "BLAS threads: 1 (asked for)" in capsys.readouterr().out
+    assert train_main(["--epochs", "1", "--no-progress", "--threads", "default"]) == 0
+    assert "the BLAS library's default" in capsys.readouterr().out

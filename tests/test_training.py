@@ -145,3 +145,41 @@ def test_momentum_zero_is_plain_sgd_and_averaging_returns_the_mean_iterate():
     assert not np.allclose(W_mom, W_plain)
     with pytest.raises(ValueError, match="momentum"):
         minibatch_sgd(softmax_loss_and_gradient, np.zeros((3, 4)), Xb, y, rng=rng, momentum=1.0, progress=False)
+
+
+def test_train_accuracy_on_a_fixed_sample_then_exact_after_the_last_epoch():
+    rng = np.random.default_rng(21)
+    X, y = _blobs(rng, D=4, N=200)
+    Xb = add_bias_row(X)
+    seen = []
+
+    def recording_predict(W, X):
+        seen.append(X.shape[1])
+        return predict(W, X)
+
+    W, history = minibatch_sgd(softmax_loss_and_gradient, np.zeros((3, 5)), Xb, y, rng=rng, epochs=3,
+                               batch_size=32, predict=recording_predict, train_sample=50, threads=1,
+                               progress=False)
+    assert seen == [50, 50, 200]  # every 4th column, then all of them
+    assert history.train_accuracy[-1] == accuracy(y, predict(W, Xb))
+    assert len(history.train_accuracy) == 3
+
+
+def test_batches_copied_with_take_are_the_fancy_indexed_columns():
+    rng = np.random.default_rng(2)
+    X, y = _blobs(rng, D=4, N=37)
+    Xb = np.ascontiguousarray(add_bias_row(X))  # a C-ordered X works too
+    batches = []
+
+    def recording(W, X_batch, y_batch):
+        batches.append((X_batch.copy(), y_batch.copy()))
+        return softmax_loss_and_gradient(W, X_batch, y_batch)
+
+    minibatch_sgd(recording, np.zeros((3, 5)), Xb, y, rng=np.random.default_rng(5), epochs=2, batch_size=8,
+                  threads=None, progress=False)
+    same_rng = np.random.default_rng(5)
+    expected = epoch_batches(37, 8, same_rng) + epoch_batches(37, 8, same_rng)
+    for (X_batch, y_batch), batch in zip(batches, expected):
+        np.testing.assert_array_equal(X_batch, Xb[:, batch])
+        np.testing.assert_array_equal(y_batch, y[batch])
+    assert len(batches) == 2 * 5

@@ -13,6 +13,7 @@ from course_lib.metrics import accuracy
 from course_lib.solutions.dense import Dense
 from course_lib.solutions.losses import cce, cce_gradient
 from course_lib.solutions.softmax import Softmax
+from course_lib.threads import blas_threads
 
 
 class Network:
@@ -78,30 +79,34 @@ def train_layers(network, X, Y, epochs, batch_size, learning_rate, rng):
 
 
 def train(network, X, Y, epochs, batch_size, learning_rate, rng, *, decay=1.0, fused=False,
-          validation=None, progress=False):
+          validation=None, progress=False, threads="auto"):
     """Mini-batch SGD on every batch of every epoch; ``history.loss`` is the mean loss per epoch.
 
     X (D, N), Y one-hot (C, N); the gradient of the mean batch loss is
-    ``cce_gradient / batch_size``; ``learning_rate`` is multiplied by ``decay`` after each epoch."""
+    ``cce_gradient / batch_size``; ``learning_rate`` is multiplied by ``decay`` after each epoch.
+    ``threads`` caps the BLAS threads ("auto": the CPUs this process may use, see course_lib.threads)."""
     history = History()
     N = X.shape[1]
-    for epoch in tqdm(range(epochs), desc="epochs", disable=not progress, leave=False):
-        start = time.perf_counter()
-        total_loss = 0.0
-        for batch in epoch_batches(N, batch_size, rng):
-            X_batch, Y_batch = X[:, batch], Y[:, batch]
-            yhat = network.forward(X_batch)
-            total_loss += cce(Y_batch, yhat) * len(batch)
-            if fused:
-                network.backward_cce(Y_batch, learning_rate)
-            else:
-                network.backward(cce_gradient(Y_batch, yhat) / len(batch), learning_rate)
-        history.loss.append(total_loss / N)
-        history.learning_rate.append(learning_rate)
-        history.seconds.append(time.perf_counter() - start)
-        if validation is not None:
-            history.val_accuracy.append(accuracy(validation[1], network.predict(validation[0])))
-        learning_rate *= decay
+    # Rows of X.T and Y.T are samples: np.take copies a batch as whole rows (= X[:, batch]).
+    samples, targets = np.asfortranarray(X).T, np.asfortranarray(Y).T
+    with blas_threads(threads):
+        for epoch in tqdm(range(epochs), desc="epochs", disable=not progress, leave=False):
+            start = time.perf_counter()
+            total_loss = 0.0
+            for batch in epoch_batches(N, batch_size, rng):
+                X_batch, Y_batch = np.take(samples, batch, axis=0).T, np.take(targets, batch, axis=0).T
+                yhat = network.forward(X_batch)
+                total_loss += cce(Y_batch, yhat) * len(batch)
+                if fused:
+                    network.backward_cce(Y_batch, learning_rate)
+                else:
+                    network.backward(cce_gradient(Y_batch, yhat) / len(batch), learning_rate)
+            history.loss.append(total_loss / N)
+            history.learning_rate.append(learning_rate)
+            history.seconds.append(time.perf_counter() - start)
+            if validation is not None:
+                history.val_accuracy.append(accuracy(validation[1], network.predict(validation[0])))
+            learning_rate *= decay
     return history
 
 
