@@ -405,6 +405,8 @@ def launch(connection_file: str) -> None:
         fd = os.open(host, os.O_RDONLY)
         os.set_inheritable(fd, True)
         file_args += ["--file", str(fd), inside]
+    if config.uid is not None:  # in the kernel's log: whose processes these are
+        print(f"course_lib sandbox: uid {config.uid}", file=sys.stderr, flush=True)
     _set_limits(config.limits, per_uid=config.uid is not None)
     bwrap = shutil.which("bwrap") or "bwrap"
     argv = [*config.drop, bwrap, *config.bwrap, *file_args, "--", *config.command]
