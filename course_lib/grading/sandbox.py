@@ -244,7 +244,7 @@ def remove_cgroups(folders: list[str]) -> int:
 
     killed = 0
     for folder in folders:
-        for attempt in range(50):
+        for attempt in range(250):  # up to 5 s: a loaded machine reaps slowly
             try:
                 pids = [int(p) for p in Path(folder, "cgroup.procs").read_text().split()]
             except (OSError, ValueError):
