@@ -149,7 +149,7 @@ if os.fork() == 0:  # a daemon: double fork, new session
 time.sleep(0.5)
 """
     fork_bomb = """
-import os, time
+import os, sys, time
 for _ in range(100000):
     try:
         os.fork()
@@ -196,12 +196,21 @@ for obj in gc.get_objects():
 import time
 time.sleep(600)
 """
-    return {
+    fork_bomb = fork_bomb.replace("time.sleep(600)\n", f"os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(600)', '{MARK}'])\n")
+    found = {
         "atk_read": read + report, "atk_tamper": tamper + report, "atk_write": write + report,
         "atk_kill": kill + report, "atk_survivors": survivors + report, "atk_fork_bomb": fork_bomb,
         "atk_big_write": big_write + report, "atk_display": display + report,
         "atk_ignore_signals": ignore_signals, "atk_close_sockets": close_sockets,
     }
+    return found
+
+
+def outside_uids(out: Path) -> set[int]:
+    """The uids (outside their user namespace) the attack kernels of the run ran as."""
+    import re
+
+    return {int(uid) for path in out.glob("logs/atk_*.log") for uid in re.findall(r"course_lib sandbox: uid (\d+)", path.read_text())}
 
 
 class AttackRun:
