@@ -3,7 +3,8 @@ pipeline with 1 and 2 workers, and by plain `nbgrader autograde` (one process pe
 in the same run. Prints seconds per submission, the overhead beyond the notebook's own run
 time, and the ratios.
 
-With and without the grading sandbox (issue 11: <= 0.3 s of sandbox overhead per submission).
+With and without the grading sandbox (issue 11: <= 0.3 s of sandbox overhead per submission),
+and the time the probes and the judge take (issue 12).
 Target (issue 5): <= 1.5 s per submission amortised beyond the notebook's own run time,
 >= 1.7x from 2 workers.
 
@@ -113,6 +114,10 @@ def main() -> None:
             print(f"{name:50s} {seconds:8.1f} {per:7.2f} {per - own:15.2f}")
         print(f"\nsandbox overhead, 1 worker: {(t1 - t0) / args.n:.2f} s per submission (target <= 0.3 s)")
         print(f"speed-up from 2 workers: {t1 / t2:.2f}x (target >= 1.7x)")
+        judging = sum(r.judge_seconds for r in results) / args.n
+        kernel = sum(r.seconds for r in results) / args.n
+        print(f"probe and judge, 1 worker: {judging:.2f} s of the {kernel:.2f} s a submission's kernel runs "
+              f"({judging / kernel:.0%}); the graded cells run as released, so the hidden tests' own time is gone")
         print(f"overhead beyond the notebook's own run time, 1 worker: {t1 / args.n - own:.2f} s per submission (target <= 1.5 s)")
         if tp is not None:
             print(f"plain nbgrader / course_lib 1 worker: {tp / t1:.2f}x;  plain nbgrader / course_lib 2 workers: {tp / t2:.2f}x")
