@@ -96,6 +96,18 @@ def _alarm(signum, frame):
     raise _Timeout()
 
 
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Raise ``_Timeout`` in the block after ``seconds`` of wall time."""
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
@@ -157,11 +169,9 @@ class NotebookRun:
         namespace = dict(self.snapshots[variant.cell])
         start = time.perf_counter()
         outcome = Outcome(variant, passed=True)
-        previous = signal.signal(signal.SIGALRM, _alarm)
-        signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
         current, source = variant.cell, ""
         try:
-            with self._quiet():
+            with _time_limit(TIME_LIMIT), self._quiet():
                 source = variant.source(self.cells[start_index].source)
                 self._exec(source, variant.cell, namespace)
                 for i in range(start_index + 1, self.last_graded + 1):
@@ -176,9 +186,6 @@ class NotebookRun:
         except BaseException as error:  # noqa: BLE001 - any failure of a graded cell is a kill
             outcome = Outcome(variant, False, current, self._part(error, current, source),
                               getattr(error, "mistake", None), f"{type(error).__name__}: {error}")
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
         outcome.seconds = time.perf_counter() - start
         if outcome.cell == variant.cell and outcome.part is not None:
             outcome.part = "solution cell"  # the edited cell itself failed to run
@@ -199,10 +206,8 @@ class NotebookRun:
         namespace = dict(self.snapshots[variant.cell])
         start = time.perf_counter()
         outcome = Outcome(variant, passed=True)
-        previous = signal.signal(signal.SIGALRM, _alarm)
-        signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
         try:
-            with self._quiet():
+            with _time_limit(TIME_LIMIT), self._quiet():
                 self._exec(variant.source(self.cells[start_index].source), variant.cell, namespace)
                 for i in range(start_index + 1, self.last_graded + 1):
                     if _meta(self.cells[i]).get("solution"):
@@ -219,9 +224,6 @@ class NotebookRun:
             outcome = Outcome(variant, False, variant.cell, "timeout", "timeout", f"took longer than {TIME_LIMIT:g} s")
         except BaseException as error:  # noqa: BLE001 - the variant's own cell failed to run
             outcome = Outcome(variant, False, variant.cell, "solution cell", getattr(error, "mistake", None), f"{type(error).__name__}: {error}")
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
         outcome.seconds = time.perf_counter() - start
         return outcome
 
