@@ -7,13 +7,11 @@ any message over MESSAGE_LIMIT bytes (the connection is dropped before the messa
 and each output of any kind, each cell's outputs and the whole notebook's are capped in
 characters.
 
-Each graded cell gets a sentinel line appended (a fresh random token printed at its end):
-a graded cell passes only when it ran to its end without an error, so a student's custom
-exception handler that swallows a failure cannot fake a pass.
+Whether a graded cell passes is not decided here: after each graded cell ``after_graded`` gets
+a ``Prober`` that runs the judge's probes in the kernel (see ``pipeline`` and ``judge``).
 """
 from __future__ import annotations
 
-import secrets
 import shutil
 import tempfile
 import time
@@ -56,11 +54,10 @@ AfterGraded = Callable[[int, "Prober | None"], None]
 @dataclass
 class Execution:
     """What running a notebook did: per code cell ``ok``/``error``/``timeout``/``not run``,
-    which graded cells reached their end, why the run stopped early (if it did), and how many
+    why the run stopped early (if it did), and how many
     processes of the sandbox were still alive after the kernel's shutdown (and were killed)."""
 
     status: dict[int, str] = field(default_factory=dict)
-    completed: set[int] = field(default_factory=set)
     stopped: str | None = None
     retried: str | None = None
     seconds: float = 0.0
@@ -115,11 +112,9 @@ def _shrink(msg_type: str, content: dict, room: int) -> None:
 
 
 class LimitedClient(NotebookClient):
-    """A NotebookClient that bounds every output (per output, per cell, per notebook) and
-    notices the graded cell's sentinel token (removing it from the output)."""
+    """A NotebookClient that bounds every output (per output, per cell, per notebook) and, while
+    a probe runs, keeps only the probe's reply."""
 
-    sentinel: str | None = None
-    sentinel_seen: bool = False
     timed_out: bool = False
     notebook_used: int = 0
     probe_limit: int | None = None
@@ -145,11 +140,6 @@ class LimitedClient(NotebookClient):
             return None
         msg_type = msg["msg_type"]
         content = msg.get("content", {})
-        if self.sentinel and msg_type == "stream" and self.sentinel in content.get("text", ""):
-            self.sentinel_seen = True
-            content["text"] = content["text"].replace(self.sentinel + "\n", "").replace(self.sentinel, "")
-            if not content["text"]:
-                return None
         used = sum(_size(o) for o in outs if not o.get("metadata", {}).get("course_lib_truncated"))
         room = max(0, min(OUTPUT_ITEM_LIMIT, OUTPUT_LIMIT - used, NOTEBOOK_OUTPUT_LIMIT - self.notebook_used))
         size = _size(content)
@@ -282,11 +272,6 @@ def _run_cells(client, km, nb, graded, limits, start, execution, after_graded) -
             execution.status[index] = "not run"
             continue
         client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
-        original = cell.source
-        client.sentinel, client.sentinel_seen = None, False
-        if index in graded:
-            client.sentinel = secrets.token_hex(16)
-            cell.source = original + f"\nprint({client.sentinel!r})"
         client.timed_out = False
         try:
             client.execute_cell(cell, index)
@@ -308,11 +293,6 @@ def _run_cells(client, km, nb, graded, limits, start, execution, after_graded) -
         except Exception as error:  # a protocol failure: stop this notebook only
             execution.status[index] = "error"
             execution.stopped = f"cell {index} could not be run: {type(error).__name__}: {str(error)[:200]}"
-        finally:
-            cell.source = original
-        if index in graded and client.sentinel_seen and execution.status.get(index) == "ok":
-            execution.completed.add(index)
-        client.sentinel = None
         if after_graded is not None and index in graded:
             after_graded(index, None if execution.stopped else Prober(client, index, limits, execution))
 
@@ -320,7 +300,7 @@ def _run_cells(client, km, nb, graded, limits, start, execution, after_graded) -
 def _responsive(client, index) -> bool:
     """After an interrupted timeout: whether the kernel runs `pass` within PROBE_TIMEOUT."""
     probe = nbformat.v4.new_code_cell("pass")
-    client.timeout, client.timed_out, client.sentinel = PROBE_TIMEOUT, False, None
+    client.timeout, client.timed_out = PROBE_TIMEOUT, False
     cell = client.nb.cells[index]
     try:
         client.execute_cell(probe, index)
@@ -350,7 +330,7 @@ class Prober:
         cell = nbformat.v4.new_code_cell(code)
         saved = client.nb.cells[self.index]
         client.timeout = max(1, int(self.limits.cell_timeout))
-        client.timed_out, client.sentinel = False, None
+        client.timed_out = False
         client.probe_limit, client.probe_oversize = PROBE_REPLY_LIMIT, False
         try:
             client.execute_cell(cell, self.index, store_history=False)

@@ -28,7 +28,7 @@ SEND_LIMIT = 4 * 1024**2
 
 def bound_messages() -> None:
     """Cut any message this kernel sends to SEND_LIMIT bytes: a stream keeps its head and its
-    tail (where a graded cell's sentinel line is), rich data becomes a short note."""
+    tail, rich data becomes a short note."""
     from jupyter_client.session import Session
 
     serialize = Session.serialize

@@ -131,7 +131,7 @@ def grade_submission(task: Task) -> Result:
             notes.append(str(error))
         else:
             seconds, retried = round(execution.seconds, 3), execution.retried
-            notes += [f"cell {i} did not finish within the time limit and was interrupted"
+            notes += [f"cell {i} did not finish within the time limit"
                       for i, state in sorted(execution.status.items()) if state == "timeout"]
             if execution.stopped:
                 notes.append(execution.stopped)
