@@ -32,6 +32,11 @@ class CheckFailure(AssertionError):
         super().__init__(message)
         self.mistake = mistake
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (JupyterLab, nbgrader's Validate) shows for a failed check: the message
+        alone, not a traceback through the checks' own code."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 def failure(check: str | None, mistake: str, message: str) -> CheckFailure:
     """A CheckFailure for ``check`` (prefixed to the message when given) naming ``mistake``."""
