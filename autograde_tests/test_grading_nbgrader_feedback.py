@@ -49,12 +49,15 @@ def test_plain_nbgrader_feedback_shows_the_message_but_no_hidden_test_or_traceba
 
     # What plain nbgrader graded: the expected scores, and a notebook that holds the hidden tests
     # and the failing cell's traceback (what the feedback must not show).
-    # Plain nbgrader trusts the kernel and grades each cell all or nothing: the cells where the
-    # pipeline's judge found a failed check are the ones whose hidden tests fail.
+    # Plain nbgrader trusts the kernel and grades each cell all or nothing: the cell where the
+    # mistake is fails, every cell before it keeps its points (later cells that reuse the wrong
+    # function fail too: the double charge the pipeline's judge avoids).
     with Gradebook("sqlite:///" + str(course / "build" / "nbgrader" / "gradebook.db")) as gb:
         scores = {gid: gb.find_grade(gid, ASSIGNMENT, ASSIGNMENT, STUDENT).auto_score for gid in spec["scores"]}
         points = {gid: gb.find_grade(gid, ASSIGNMENT, ASSIGNMENT, STUDENT).max_score for gid in spec["scores"]}
-    assert scores == {gid: 0.0 if gid in spec["failed"] else points[gid] for gid in spec["scores"]}
+    order = list(spec["scores"])
+    assert scores[failure["check"]] == 0
+    assert all(scores[gid] == points[gid] for gid in order[:order.index(failure["check"])]), scores
     autograded = nbformat.read(str(course / "build" / "nbgrader" / "autograded" / STUDENT / ASSIGNMENT
                                    / f"{ASSIGNMENT}.ipynb"), as_version=4)
     assert any(line in autograded_cell.source for autograded_cell in autograded.cells for line in hidden)
