@@ -7,6 +7,7 @@ zero scores and never stops the others nor touches their gradebook rows.
 """
 from __future__ import annotations
 
+import compileall
 import hashlib
 import json
 import os
@@ -88,6 +89,8 @@ def prepare_sandbox(out: Path, memory: int) -> tuple[Path, Path]:
     """The student's course_lib tree (no solutions, no judges) and the sandbox kernelspec folder."""
     tree = out / "_sandbox" / "tree"
     copy_student_package(REPO_ROOT / "course_lib", tree)
+    # Compiled once here: the sandbox mounts the tree read-only, where no kernel could cache it.
+    compileall.compile_dir(str(tree), quiet=1)
     kernels = write_kernelspec(out / "_sandbox" / "kernels", memory)
     return tree, kernels
 

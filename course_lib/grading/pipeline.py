@@ -131,8 +131,10 @@ def grade_submission(task: Task) -> Result:
             notes.append(str(error))
         else:
             seconds, retried = round(execution.seconds, 3), execution.retried
+            # The student's own cells only: a locked cell of the course that runs long on a loaded
+            # machine says nothing about the submission.
             notes += [f"cell {i} did not finish within the time limit"
-                      for i, state in sorted(execution.status.items()) if state == "timeout"]
+                      for i, state in sorted(execution.status.items()) if state == "timeout" and i in rebuilt.student_cells]
             if execution.stopped:
                 notes.append(execution.stopped)
             if execution.leftovers:

@@ -244,6 +244,15 @@ def remove_cgroups(folders: list[str]) -> int:
 
     killed = 0
     for folder in folders:
+        # The kernel's own processes are still exiting right after its shutdown: give them a
+        # moment (up to 1 s), so that only what really outlived the kernel is killed and counted.
+        for _ in range(50):
+            try:
+                if not Path(folder, "cgroup.procs").read_text().split():
+                    break
+            except OSError:
+                break
+            time.sleep(0.02)
         for attempt in range(250):  # up to 5 s: a loaded machine reaps slowly
             try:
                 pids = [int(p) for p in Path(folder, "cgroup.procs").read_text().split()]
