@@ -245,8 +245,8 @@ def remove_cgroups(folders: list[str]) -> int:
     killed = 0
     for folder in folders:
         # The kernel's own processes are still exiting right after its shutdown: give them a
-        # moment (up to 1 s), so that only what really outlived the kernel is killed and counted.
-        for _ in range(50):
+        # moment (up to 0.2 s), so that only what really outlived the kernel is killed and counted.
+        for _ in range(10):
             try:
                 if not Path(folder, "cgroup.procs").read_text().split():
                     break
