@@ -105,7 +105,15 @@ def main(argv: list[str] | None = None) -> int:
 def demo(course: Course, args) -> int:
     """Release every assignment, write the student bundle, autograde the shipped examples."""
     from course_lib.grading.bundle import build_bundle
+    from course_lib.grading.sandbox import sandbox_problem
 
+    problem = None if args.no_sandbox else sandbox_problem()
+    if problem:
+        # The demo grades the project's own examples: without the sandbox it still shows the
+        # workflow, and says loudly that real submissions need the sandbox (autograde refuses).
+        print(f"WARNING: {problem}\nThe demo grades its own examples without the sandbox; `autograde` refuses to grade "
+              f"real submissions that way.", file=sys.stderr)
+        args.no_sandbox = True
     assignments = _release_all(course, [])
     folder, archive = build_bundle(course, assignments)
     print(f"student bundle: {folder}\n            zip: {archive}")
