@@ -98,7 +98,7 @@ def _size(content: dict) -> int:
 
 
 def _shrink(msg_type: str, content: dict, room: int) -> None:
-    """Cut ``content`` in place to at most ``room`` characters (keeping what scoring needs: an
+    """Cut ``content`` in place to at most ``room`` characters (keeping what the report needs: an
     error's name and the head of its message)."""
     if msg_type == "stream":
         content["text"] = str(content.get("text", ""))[:room]

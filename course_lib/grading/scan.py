@@ -1,15 +1,15 @@
 """Source scan of the student's cells for forbidden access: the reference solutions, the
 hidden tests or other files, and tampering with the grader (numpy, builtins, exception
-hooks, frames, the kernel). A hit is flagged and costs the points it could have bought."""
+hooks, frames, the kernel). A hit is a note for the instructor; it costs no points (the judge
+decides from what the student's code returns)."""
 from __future__ import annotations
 
 import ast
 import re
 from dataclasses import dataclass
 
-# (kind, scope, pattern, reason). scope "part": the tests right after the cell score 0;
-# "rest": every test after the cell scores 0 ("from", used for the sandbox's refusals: the
-# cell itself too).
+# (kind, scope, pattern, reason). The scope says how far the access could reach ("part": the
+# tests right after the cell; "rest": every later test); it is described, never scored.
 RULES = [
     ("solutions", "part", r"course_lib\s*[./\\]\s*solutions|^\s*(from|import)\s[^\n]*\bsolutions\b", "refers to the reference solutions"),
     ("files", "rest", r"\bopen\s*\(|\bio\.|pathlib|\bPath\s*\(|\bos\b|\bglob\b|\bshutil\b|read_text|read_bytes|\.ipynb|HIDDEN|gradebook|nbgrader|notebooks/",
