@@ -49,7 +49,7 @@ class GradedRun:
         self.by_student = {r.student: r for r in results}
 
 
-def grade_examples(tmp_path_factory, assignment: str, nbgrader_layout: bool) -> GradedRun:
+def grade_examples(tmp_path_factory, assignment: str, nbgrader_layout: bool, settings: Settings | None = None) -> GradedRun:
     if not (EXAMPLES / assignment).is_dir():
         pytest.skip(f"no examples for {assignment}")
     build = tmp_path_factory.mktemp(f"build_{assignment}")
@@ -65,7 +65,7 @@ def grade_examples(tmp_path_factory, assignment: str, nbgrader_layout: bool) -> 
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, target)
     out = build / "grading"
-    results = autograde(course, assignment, submissions, out=out, settings=SETTINGS if assignment == "tiny" else COURSE_SETTINGS, progress=False)
+    results = autograde(course, assignment, submissions, out=out, settings=settings or (SETTINGS if assignment == "tiny" else COURSE_SETTINGS), progress=False)
     return GradedRun(assignment, course, submissions, out, results)
 
 

@@ -37,6 +37,7 @@ class Settings:
     budget: float = 120.0
     memory: int = DEFAULT_MEMORY
     sandbox: bool = True  # False (--no-sandbox): the kernels run as the grader's own user, unisolated
+    skip_demos: bool = True  # False: run the course's demo-only cells too (grading/demos.py)
 
     @property
     def limits(self) -> CellLimits:
@@ -135,7 +136,7 @@ def autograde(
                     data=data_dir, key=key, limits=settings.limits,
                     ports=tuple((ports or {}).get(sub.student) or ()) or None,
                     nbgrader_autograded=str(course.nbgrader_dir / "autograded"),
-                    sandbox=settings.sandbox, memory=settings.memory)
+                    sandbox=settings.sandbox, memory=settings.memory, skip_demos=settings.skip_demos)
         previous = read_result(out, sub.student)
         if previous is not None and previous.key == key and previous.status in (Status.GRADED, Status.INVALID, Status.TOO_BIG):
             results[sub.student] = previous

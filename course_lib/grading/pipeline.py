@@ -1,8 +1,9 @@
 """Grading one submission, as a pipeline of named stages:
 
 1. **read** (``read``): the submitted notebook, bounded in size before anything parses it;
-2. **restore** (``restore``): the student's answer cells in the release's notebook, edited or
-   deleted test cells put back (without the hidden tests);
+2. **restore** (``restore``, ``demos``): the student's answer cells in the release's notebook,
+   edited or deleted test cells put back (without the hidden tests); the course's demo-only
+   cells that nothing graded needs are left out of the run;
 3. **run in the sandbox** (``execute``, ``sandbox``): the notebook in its own kernel; after each
    graded cell the probe calls the student's code on the judge's inputs and sends back data;
 4. **judge** (``judge``, the assignment's ``course_lib/judges/<assignment>.py``): named checks
@@ -74,6 +75,7 @@ def _probe_runner(prober, limits):
 
 def grade_submission(task: Task) -> Result:
     """Grade one submission (runs in a worker process); writes and returns its result."""
+    from course_lib.grading.demos import skip_demo_cells
     from course_lib.grading.execute import ExecutionLimits, KernelStartError, Sandbox, run_graded_notebook
     from course_lib.grading.judge import judge_cell, load_judge
     from course_lib.grading.read import Unreadable, read_submission
@@ -93,6 +95,8 @@ def grade_submission(task: Task) -> Result:
     judge = load_judge(Path(task.judge))
     rebuilt = rebuild(student_nb, source_nb, release_nb)
     nb = rebuilt.nb
+    if task.skip_demos:
+        skip_demo_cells(nb, source_nb)
     flags = [f.describe() for i in sorted(rebuilt.student_cells) if nb.cells[i].cell_type == "code"
              for f in scan_cell(i, nb.cells[i].source)]
     graded = {i for i, c in enumerate(nb.cells) if is_grade(c) and not is_solution(c)}

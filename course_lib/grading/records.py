@@ -60,6 +60,7 @@ class Task:
     nbgrader_autograded: str | None = None
     sandbox: bool = True  # False: --no-sandbox, the kernel runs as the grader's own user
     memory: int = 3 * 1024**3
+    skip_demos: bool = True  # False: the course's demo-only cells run too (see grading/demos.py)
 
 
 @dataclass(frozen=True)

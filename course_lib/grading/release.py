@@ -11,6 +11,7 @@ from nbgrader.preprocessors import ClearSolutions
 
 from course_lib.grading.blanks import BlankError, fails_loudly, find_blanks, release_blanks, verify_blanks
 from course_lib.grading.course import REPO_ROOT, Course, tool_env, is_solution, read_notebook
+from course_lib.grading.demos import check_demo_cells
 
 
 class BlankSolutions(ClearSolutions):
@@ -54,7 +55,9 @@ def check_release(path: Path) -> list[str]:
 def release(course: Course, assignment: str) -> Path:
     """Run plain ``nbgrader generate_assignment`` (configured by the project's
     nbgrader_config.py) and check the released notebook; returns the release folder."""
-    course.source_notebook(assignment)
+    demo_problems = check_demo_cells(read_notebook(course.source_notebook(assignment)))
+    if demo_problems:
+        raise RuntimeError(f"{assignment}: the demo-only cells cannot be skipped when grading:\n  " + "\n  ".join(demo_problems))
     course.nbgrader_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", "--create", *course.nbgrader_args()]
     # Run from the repository so that the project's nbgrader_config.py is read; the
