@@ -21,7 +21,8 @@ from pathlib import Path
 
 from course_lib.grading.course import REPO_ROOT, Course, use_tool_env
 from course_lib.grading.pipeline import grade_submission, zero_result
-from course_lib.grading.record import atomic_write, open_gradebook, read_result, result_path, write_gradebook
+from course_lib.grading.gradebook import open_gradebook, write_gradebook
+from course_lib.grading.record import atomic_write, read_result, result_path
 from course_lib.grading.records import CellLimits, Result, Status, Task
 from course_lib.grading.pipeline import NO_SANDBOX_NOTE
 from course_lib.grading.sandbox import DEFAULT_MEMORY, copy_student_package, require_sandbox, write_kernelspec

@@ -1,12 +1,11 @@
 """Stage 5, record: what the grader's own process writes for a graded submission: its result
-file, its feedback page, the graded notebook (also where nbgrader's formgrader looks) and its
-gradebook row. Nothing here is written by the student's kernel."""
+file, its feedback page and the graded notebook (also where nbgrader's formgrader looks); its
+gradebook row goes through ``gradebook``. Nothing here is written by the student's kernel."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import warnings
 from pathlib import Path
 
 import nbformat
@@ -52,26 +51,3 @@ def read_result(out: Path, student: str) -> Result | None:
         return Result.from_dict(json.loads(result_path(out, student).read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def open_gradebook(db_url: str):
-    """nbgrader's gradebook (opened once per run: opening it runs alembic)."""
-    from nbgrader.api import Gradebook
-
-    return Gradebook(db_url)
-
-
-def write_gradebook(gb, result: Result) -> None:
-    """Write one result's scores into nbgrader's gradebook ``gb`` (idempotent)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        gb.update_or_create_student(result.student)
-        gb.update_or_create_submission(result.assignment, result.student)
-        notebook = gb.find_submission_notebook(result.assignment, result.assignment, result.student)
-        notebook.flagged = bool(result.flags) or result.status.value != "graded"
-        for cell in result.cells:
-            grade = gb.find_grade(cell.grade_id, result.assignment, result.assignment, result.student)
-            grade.auto_score = cell.score
-            # Every graded cell is scored here: like nbgrader's own autograde, nothing is left for a human.
-            grade.needs_manual_grade = grade.manual_score is not None
-        gb.db.commit()

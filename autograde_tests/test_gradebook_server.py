@@ -1,0 +1,105 @@
+"""The gradebook on a real PostgreSQL server (started by the test on loopback): several
+graders writing at once, two assignments and overlapping students of one, end with every row
+right: no lost update, no duplicate student or submission, nothing left hanging."""
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from pathlib import Path
+
+import pytest
+
+from course_lib.grading.course import use_tool_env
+from course_lib.grading.gradebook import GradebookError, gradebook_url, open_gradebook, write_gradebook
+from course_lib.grading.records import CellResult, CheckVerdict, Result, Status
+
+from servers import postgres_server, require_postgres
+
+CELLS = {"q1": 2.0, "q2": 3.0, "q3": 1.0}
+# Four graders: two on assignment a1 with overlapping students, two on a2 likewise; each
+# grader writes its 16 students twice (a rerun) as fast as it can.
+GRADERS = [("a1", range(0, 16)), ("a1", range(8, 24)), ("a2", range(0, 16)), ("a2", range(4, 20))]
+
+
+def _result(assignment: str, number: int) -> Result:
+    """A deterministic result: which checks pass depends on the student and the assignment."""
+    cells = []
+    for k, (gid, points) in enumerate(CELLS.items()):
+        passed = (number + k + len(assignment) * (assignment == "a2")) % 3 != 0
+        cells.append(CellResult.from_verdicts(gid, points, [CheckVerdict("value", 1.0, passed, None if passed else "wrong_value", "")]))
+    return Result(f"student{number:03d}", assignment, Status.GRADED, cells)
+
+
+def _grader(url: str, assignment: str, students: range, start, errors) -> None:
+    """One grader process: open the gradebook, wait for the others, write every result twice."""
+    use_tool_env()
+    try:
+        with open_gradebook(url) as gb:
+            start.wait(timeout=120)
+            for _ in range(2):
+                for number in students:
+                    write_gradebook(gb, _result(assignment, number))
+    except Exception as error:  # noqa: BLE001 - reported to the test
+        errors.put(f"{assignment} {students}: {type(error).__name__}: {error}")
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    require_postgres()
+    use_tool_env()  # nbgrader's gradebook runs alembic from the venv's bin/
+    with postgres_server() as url:
+        with open_gradebook(url) as gb:
+            for assignment in ("a1", "a2"):
+                gb.add_assignment(assignment)
+                gb.add_notebook(assignment, assignment)
+                for gid, points in CELLS.items():
+                    gb.add_grade_cell(gid, assignment, assignment, max_score=points, cell_type="code")
+        yield url
+
+
+def test_concurrent_graders_leave_every_row_right(postgres_url):
+    context = multiprocessing.get_context("spawn")
+    start, errors = context.Barrier(len(GRADERS)), context.Queue()
+    sys.path.insert(0, str(Path(__file__).parent))
+    processes = [context.Process(target=_grader, args=(postgres_url, a, s, start, errors)) for a, s in GRADERS]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=600)
+    hanging = [p.pid for p in processes if p.is_alive()]
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    failures = []
+    while not errors.empty():
+        failures.append(errors.get())
+    assert not hanging, f"graders still running (a deadlock left hanging?): {hanging}"
+    assert not failures, failures
+    assert [p.exitcode for p in processes] == [0] * len(processes)
+    with open_gradebook(postgres_url) as gb:
+        expected_students = {f"student{n:03d}" for _, students in GRADERS for n in students}
+        assert sorted(s.id for s in gb.students) == sorted(expected_students)  # one row each, none lost
+        for assignment in ("a1", "a2"):
+            numbers = sorted({n for a, students in GRADERS if a == assignment for n in students})
+            submissions = gb.find_assignment(assignment).submissions
+            assert sorted(s.student_id for s in submissions) == [f"student{n:03d}" for n in numbers]
+            for number in numbers:
+                want = _result(assignment, number)
+                for cell in want.cells:
+                    grade = gb.find_grade(cell.grade_id, assignment, assignment, want.student)
+                    assert grade.auto_score == cell.score, (assignment, want.student, cell.grade_id)
+
+
+def test_a_gradebook_that_cannot_be_opened_is_named(tmp_path):
+    use_tool_env()
+    with pytest.raises(GradebookError, match="could not open the gradebook postgresql"):
+        open_gradebook("postgresql+psycopg://grader:secret@127.0.0.1:1/nothing")
+    with pytest.raises(GradebookError, match="not a database URL"):
+        gradebook_url("sqlite:///x.db", str(tmp_path / "gradebook.db"))
+
+
+def test_password_never_printed():
+    use_tool_env()
+    with pytest.raises(GradebookError) as caught:
+        open_gradebook("postgresql+psycopg://grader:hunter2@127.0.0.1:1/nothing")
+    assert "hunter2" not in str(caught.value)
