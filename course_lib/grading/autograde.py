@@ -39,6 +39,7 @@ class Settings:
     memory: int = DEFAULT_MEMORY
     sandbox: bool = True  # False (--no-sandbox): the kernels run as the grader's own user, unisolated
     skip_demos: bool = True  # False: run the course's demo-only cells too (grading/demos.py)
+    cluster: str | None = None  # a Dask scheduler (tcp://host:port) or local:N: one task per submission (grading/cluster.py)
 
     @property
     def limits(self) -> CellLimits:
@@ -127,7 +128,7 @@ def autograde(
     source, release, judge = course.source_notebook(assignment), course.release_notebook(assignment), course.judge(assignment)
     tree, kernels = prepare_sandbox(out, settings.memory)
     common = _sha(source.read_bytes(), release.read_bytes(), judge.read_bytes(), _pipeline_code(),
-                  json.dumps(asdict(settings) | {"jobs": 0}).encode())
+                  json.dumps(asdict(settings) | {"jobs": 0, "cluster": None}).encode())
     data_dir = os.environ.get("COURSE_LIB_DATA", str(REPO_ROOT / "data"))
     tasks, results = [], {}
     for sub in submissions:
@@ -152,6 +153,16 @@ def autograde(
         # graded again, each in a pool of its own, so only the one that kills its worker again
         # gets the zero, never a classmate graded alongside it.
         pending, alone = list(tasks), False
+        if settings.cluster and pending:
+            from course_lib.grading.cluster import grade_on_cluster
+
+            def arrived(task: Task, result: Result) -> None:
+                results[task.student] = result
+                write_gradebook(gb, result)
+                bar.update(1)
+
+            grade_on_cluster(settings.cluster, pending, hashlib.sha256(_pipeline_code()).hexdigest(), arrived)
+            pending = []
         while pending:
             broken = []
             for group in ([[t] for t in pending] if alone else [pending]):

@@ -13,11 +13,16 @@ import nbformat
 from course_lib.grading.records import Result, Task
 
 
-def atomic_write(path: Path, text: str) -> None:
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all (a temp file renamed over it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(text)
+    tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
 
 
 def result_path(out: Path, student: str) -> Path:

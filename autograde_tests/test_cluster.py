@@ -1,0 +1,113 @@
+"""Grading fanned out on a real Dask cluster (a scheduler and two worker processes on
+loopback, started by the test): the same verdicts as local grading, files and gradebook
+written by the client only, and a worker killed mid-run loses and duplicates nothing."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+
+import pytest
+from nbgrader.api import Gradebook
+
+from course_lib.grading.autograde import Settings, autograde
+from course_lib.grading.cluster import ClusterError, open_client
+from course_lib.grading.course import use_tool_env
+from course_lib.grading.release import release
+
+from grading_fixtures import EXAMPLES, SETTINGS, course_for, expected_scores
+from servers import dask_cluster, require_dask
+
+# Mixes of the fixture's examples: right, wrong, slow, hostile, unreadable.
+MIX = ["reference", "untouched", "mistake_cce_mean_over_entries", "mistake_softmax_wrong_axis", "adv_invalid_json",
+       "adv_huge_output", "adv_deleted_test_cell", "adv_read_hidden_tests", "adv_sys_exit", "adv_monkeypatch_numpy"]
+SOME = ["reference", "untouched", "adv_infinite_loop", "adv_os_exit", "mistake_cce_no_clip", "adv_memory_bomb"]
+
+
+def _verdicts(results):
+    return {r.student: ({c.grade_id: c.score for c in r.cells},
+                        {c.grade_id: sorted(v.name for v in c.checks if not v.passed) for c in r.cells if c.score < c.points})
+            for r in results}
+
+
+def _expected(students):
+    spec = expected_scores("tiny")
+    return {s: (spec[s]["scores"], spec[s]["failed"]) for s in students}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    require_dask()
+    with dask_cluster(tmp_path_factory.mktemp("dask"), workers=2) as (address, workers):
+        yield address, workers
+
+
+def _course(tmp_path, names):
+    course = course_for("tiny", tmp_path / "build")
+    release(course, "tiny")
+    submissions = tmp_path / "submitted"
+    submissions.mkdir()
+    for name in names:
+        shutil.copy(EXAMPLES / "tiny" / f"{name}.ipynb", submissions / f"{name}.ipynb")
+    return course, submissions
+
+
+def _rows(course):
+    use_tool_env()
+    with Gradebook(course.db_url) as gb:
+        submissions = gb.find_assignment("tiny").submissions
+        return sorted(s.student_id for s in submissions), {s.student_id: s.score for s in submissions}
+
+
+def test_the_cluster_grades_as_the_local_pool_does(cluster, tmp_path):
+    address, _ = cluster
+    names = MIX
+    course, submissions = _course(tmp_path, names)
+    out = tmp_path / "out"
+    results = autograde(course, "tiny", submissions, out=out, settings=Settings(**{**SETTINGS.__dict__, "cluster": address}), progress=False)
+    assert _verdicts(results) == {s: (scores, {g: f for g, f in failed.items()}) for s, (scores, failed) in _expected(names).items()}
+    students, scores = _rows(course)
+    assert students == sorted(names)
+    assert scores == pytest.approx({r.student: r.score for r in results})
+    for name in names:  # written by the client, where local grading writes them
+        assert (out / "results" / f"{name}.json").is_file()
+        assert (out / "feedback" / f"{name}.html").is_file()
+    # The workers' own copies live in their temp folders, never in the run's output folder.
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
+    address, workers = cluster
+    course, submissions = _course(tmp_path, SOME)
+    out = tmp_path / "out"
+    killed = []
+
+    def kill_a_worker_once_grading_started():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if (out / "results").is_dir() and any((out / "results").glob("*.json")):
+                break
+            time.sleep(0.1)
+        victim = next(w for w in workers if w.poll() is None)
+        os.kill(victim.pid, signal.SIGKILL)
+        killed.append(victim.pid)
+
+    killer = threading.Thread(target=kill_a_worker_once_grading_started)
+    killer.start()
+    results = autograde(course, "tiny", submissions, out=out, settings=Settings(**{**SETTINGS.__dict__, "cluster": address}), progress=False)
+    killer.join()
+    assert killed, "no worker was killed"
+    assert _verdicts(results) == _expected(SOME)
+    students, scores = _rows(course)
+    assert students == sorted(SOME)  # one row each: none lost, none twice
+    assert sorted(p.stem for p in (out / "results").glob("*.json")) == sorted(SOME)
+
+
+def test_an_unreachable_or_malformed_cluster_is_named():
+    require_dask()
+    with pytest.raises(ClusterError, match="local:N needs a number"):
+        open_client("local:two")
+    with pytest.raises(ClusterError, match="could not reach the Dask scheduler at tcp://127.0.0.1:1"):
+        open_client("tcp://127.0.0.1:1", timeout="2s")
