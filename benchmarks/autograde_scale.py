@@ -1,0 +1,142 @@
+"""Autograde at scale: generated submissions of the layers assignment (each graded blank the
+reference answer or one of the shipped typical mistakes, mixed at random), graded in the same
+run by the local pool with 1 and 2 workers and by a Dask ``LocalCluster`` of 2 workers
+(``--cluster local:2``); then every result written into an sqlite and a PostgreSQL gradebook
+(a server this script starts on loopback, as the tests do).
+
+Prints seconds per submission, the 2-worker speed-up, the cluster's overhead per task against
+the 2-worker pool, and the gradebook write time per submission. docs/scaling.md plans a MOOC
+from these figures.
+
+    .venv/bin/python benchmarks/autograde_scale.py [--n 300] [--skip-one-worker] [--skip-postgres]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "autograde_tests"))
+
+from course_lib.grading.autograde import Settings, autograde  # noqa: E402
+from course_lib.grading.course import Course, grade_id, is_solution, use_tool_env  # noqa: E402
+from course_lib.grading.gradebook import open_gradebook, write_gradebook  # noqa: E402
+from course_lib.grading.release import release  # noqa: E402
+
+ASSIGNMENT = "layers"
+EXAMPLES = ROOT / "autograde_tests" / "examples" / ASSIGNMENT
+
+
+def answer_variants() -> tuple[nbformat.NotebookNode, dict[str, list[str]]]:
+    """The reference submission and, per answer cell, the sources the shipped mistakes use."""
+    reference = nbformat.read(str(EXAMPLES / "reference.ipynb"), as_version=4)
+    answers = {grade_id(c): c.source for c in reference.cells if is_solution(c)}
+    variants: dict[str, list[str]] = {gid: [] for gid in answers}
+    for path in sorted(EXAMPLES.glob("mistake_*.ipynb")):
+        for cell in nbformat.read(str(path), as_version=4).cells:
+            gid = grade_id(cell)
+            if gid in answers and cell.source != answers[gid] and cell.source not in variants[gid]:
+                variants[gid].append(cell.source)
+    return reference, variants
+
+
+def generate(folder: Path, count: int, rng: np.random.Generator, right: float = 0.6) -> None:
+    """``count`` submissions in nbgrader's submitted/<student>/<assignment>/ layout: each answer
+    cell right with probability ``right``, else one of its shipped mistakes."""
+    reference, variants = answer_variants()
+    for number in range(count):
+        nb = copy.deepcopy(reference)
+        for cell in nb.cells:
+            options = variants.get(grade_id(cell)) if is_solution(cell) else None
+            if options and rng.random() > right:
+                cell.source = options[int(rng.integers(len(options)))]
+        target = folder / f"student{number:04d}" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(target))
+
+
+def grade(course: Course, submissions: Path, out: Path, settings: Settings) -> tuple[float, list]:
+    start = time.perf_counter()
+    results = autograde(course, ASSIGNMENT, submissions, out=out, settings=settings, progress=False)
+    return time.perf_counter() - start, results
+
+
+def gradebook_writes(url: str, course: Course, results: list) -> float:
+    """Mean seconds to write one result into the gradebook at ``url`` (structure from the release)."""
+    with open_gradebook(url) as gb:
+        gb.update_or_create_assignment(ASSIGNMENT)
+        source = course.source_notebook(ASSIGNMENT)
+        nb = nbformat.read(str(source), as_version=4)
+        gb.update_or_create_notebook(ASSIGNMENT, ASSIGNMENT)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade"):
+                gb.update_or_create_grade_cell(meta["grade_id"], ASSIGNMENT, ASSIGNMENT,
+                                               max_score=float(meta.get("points", 0)), cell_type=cell.cell_type)
+        timings = []
+        for result in results:
+            start = time.perf_counter()
+            write_gradebook(gb, result)
+            timings.append(time.perf_counter() - start)
+    return statistics.mean(timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=300, help="generated submissions (default 300)")
+    parser.add_argument("--skip-one-worker", action="store_true", help="leave out the 1-worker pool (the slowest run)")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--no-sandbox", action="store_true", help="grade without bubblewrap (say so when quoting figures)")
+    args = parser.parse_args()
+    use_tool_env()
+    base = Settings(jobs=2, cell_timeout=45, budget=300, sandbox=not args.no_sandbox)
+    runs = [("pool, 2 workers", base), ("cluster local:2", Settings(**{**base.__dict__, "cluster": "local:2"}))]
+    if not args.skip_one_worker:
+        runs.insert(0, ("pool, 1 worker", Settings(**{**base.__dict__, "jobs": 1})))
+    with tempfile.TemporaryDirectory(prefix="autograde-scale-") as tmp:
+        tmp = Path(tmp)
+        submissions = tmp / "submitted"
+        generate(submissions, args.n, np.random.default_rng(2026))
+        print(f"{args.n} generated submissions of {ASSIGNMENT}; sandbox {'off' if args.no_sandbox else 'on'}")
+        seconds, results = {}, None
+        for name, settings in runs:
+            course = Course(build=tmp / f"build-{len(seconds)}")
+            release(course, ASSIGNMENT)
+            elapsed, results_here = grade(course, submissions, tmp / f"out-{len(seconds)}", settings)
+            seconds[name] = elapsed
+            scores = sorted(r.score for r in results_here)
+            if results is not None:
+                assert scores == sorted(r.score for r in results), f"{name}: other scores than the first run"
+            results = results_here
+            print(f"{name:18s} {elapsed:8.1f} s  {elapsed / args.n:6.2f} s/submission")
+        pool2, cluster = seconds["pool, 2 workers"], seconds["cluster local:2"]
+        if "pool, 1 worker" in seconds:
+            print(f"2 workers vs 1:   {seconds['pool, 1 worker'] / pool2:.2f}x")
+        print(f"cluster overhead: {(cluster - pool2) / args.n:+.3f} s per task against the 2-worker pool "
+              f"({cluster / pool2:.2f}x its time)")
+        print(f"mean score {statistics.mean(r.score for r in results):.2f} / {results[0].max_score:g}; "
+              f"full marks {sum(r.score == r.max_score for r in results)} of {len(results)}")
+        course = Course(build=tmp / "build-gradebooks")
+        release(course, ASSIGNMENT)
+        sqlite = gradebook_writes(f"sqlite:///{tmp / 'bench.db'}", course, results)
+        print(f"gradebook write, sqlite:     {sqlite * 1000:7.1f} ms per submission")
+        if not args.skip_postgres:
+            from servers import postgres_server
+
+            with postgres_server() as url:
+                postgres = gradebook_writes(url, course, results)
+            print(f"gradebook write, PostgreSQL: {postgres * 1000:7.1f} ms per submission ({postgres / sqlite:.2f}x sqlite)")
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
