@@ -2,13 +2,16 @@
 
   release [ASSIGNMENT ...]       student release with `?` blanks (nbgrader generate_assignment)
   bundle [ASSIGNMENT ...]        release + the student folder and zip under build/student/
-  autograde ASSIGNMENT FOLDER    grade a folder of submissions (nbgrader layout or <student>.ipynb)
+  autograde ASSIGNMENT FOLDER    grade a folder of submissions (nbgrader layout or <student>.ipynb);
+                                 every other name of the folder is a row (missing, not a notebook,
+                                 bad id); a folder with no submission is an error (exit 2)
   validate NOTEBOOK              run a notebook; exit 1 if any test fails
   demo                           the whole workflow on the shipped example submissions
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -47,39 +50,55 @@ def _release_all(course: Course, assignments: list[str]) -> list[str]:
 
 
 def _grade(course: Course, assignment: str, folder: Path, args, out: Path | None = None) -> None:
-    from course_lib.grading.autograde import autograde
-    from course_lib.grading.report import grade_table
+    from course_lib.grading.autograde import run_autograde
+    from course_lib.grading.report import NO_SUBMISSION, grade_table
 
     start = time.perf_counter()
-    results = autograde(course, assignment, folder, out=out, settings=_settings(args))
+    run = run_autograde(course, assignment, folder, out=out, settings=_settings(args))
     seconds = time.perf_counter() - start
-    out = out or course.build / "grading" / assignment
-    print(f"\n{assignment}: {len(results)} submissions in {seconds:.1f} s ({args.jobs} workers)\n")
-    print(grade_table(results))
-    print(f"\n  scores CSV : {out / 'scores.csv'}")
-    print(f"  feedback   : {out / 'feedback'}/<student>.html")
-    print(f"  summary    : {out / 'summary'} (summary.txt, hist_<test>.png)")
+    without = sum(r.status in NO_SUBMISSION for r in run.rows)
+    print(f"\n{assignment}: {len(run.results)} submissions in {seconds:.1f} s ({args.jobs} workers): "
+          f"{run.graded} graded, {run.reused} results reused from an earlier run (unchanged submission and grader)"
+          + (f"; {without} students without a gradable submission" if without else "") + "\n")
+    print(grade_table(run.rows))
+    if run.ignored:
+        print(f"\nignored (hidden names): {', '.join(run.ignored)}")
+    if run.stale:
+        print(f"\noutputs of {len(run.stale)} students not graded in this run moved to {run.out / 'stale'}: {', '.join(run.stale)}")
+    print(f"\n  scores CSV : {run.out / 'scores.csv'}")
+    print(f"  feedback   : {run.out / 'feedback'}/<student>.html")
+    print(f"  summary    : {run.out / 'summary'} (summary.txt, hist_<test>.png)")
     print(f"  gradebook  : {course.gradebook}\n")
+
+
+def _course(args) -> Course:
+    """The project's course, with the gradebook of ``--gradebook`` if given."""
+    gradebook = getattr(args, "gradebook", None)
+    return Course() if gradebook is None else dataclasses.replace(Course(), gradebook_file=gradebook.resolve())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course-lib-grade", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
+    gradebook_help = "nbgrader's gradebook file (default: build/nbgrader/gradebook.db)"
     p = commands.add_parser("release", help="student release with ? blanks")
     p.add_argument("assignments", nargs="*")
+    p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
     p = commands.add_parser("bundle", help="release and write the student folder and zip")
     p.add_argument("assignments", nargs="*")
     p = commands.add_parser("autograde", help="grade a folder of submissions")
     p.add_argument("assignment")
     p.add_argument("submissions", type=Path)
-    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--out", type=Path, default=None,
+                   help="where results, feedback, scores.csv and the summary go (default: build/grading/ASSIGNMENT)")
+    p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
     _add_limits(p)
     p = commands.add_parser("validate", help="run a notebook; exit 1 if any test fails")
     p.add_argument("notebook", type=Path)
     p = commands.add_parser("demo", help="release, bundle and autograde the shipped examples")
     _add_limits(p)
     args = parser.parse_args(argv)
-    course = Course()
+    course = _course(args)
     try:
         if args.command == "release":
             _release_all(course, args.assignments)
