@@ -74,7 +74,12 @@ def _grade(course: Course, assignment: str, folder: Path, args, out: Path | None
 def _course(args) -> Course:
     """The project's course, with the gradebook of ``--gradebook`` if given."""
     gradebook = getattr(args, "gradebook", None)
-    return Course() if gradebook is None else dataclasses.replace(Course(), gradebook_file=gradebook.resolve())
+    if gradebook is None:
+        return Course()
+    course = dataclasses.replace(Course(), gradebook_file=gradebook.resolve())
+    if args.command == "release":
+        course.gradebook.parent.mkdir(parents=True, exist_ok=True)
+    return course
 
 
 def main(argv: list[str] | None = None) -> int:
