@@ -143,13 +143,27 @@ def demo(course: Course, args) -> int:
     print(f"student bundle: {folder}\n            zip: {archive}")
     for assignment in assignments:
         if (EXAMPLES / assignment).is_dir():
-            _grade(course, assignment, EXAMPLES / assignment, args)
+            _grade(course, assignment, _demo_submissions(course, assignment), args)
     if (EXAMPLES / "tiny").is_dir():
         fixture = Course(root=REPO_ROOT, source=FIXTURE, build=course.build / "fixture", judges=FIXTURE_JUDGES)
         _release_all(fixture, ["tiny"])
         print("the adversarial examples (on the pipeline's fixture notebook `tiny`):")
-        _grade(fixture, "tiny", EXAMPLES / "tiny", args)
+        _grade(fixture, "tiny", _demo_submissions(fixture, "tiny"), args)
     return 0
+
+
+def _demo_submissions(course: Course, assignment: str) -> Path:
+    """The shipped example notebooks of ``assignment`` as a folder of submissions (without
+    the examples' expected.json) under the build folder."""
+    import shutil
+
+    folder = course.build / "demo_submissions" / assignment
+    if folder.is_dir():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for path in sorted((EXAMPLES / assignment).glob("*.ipynb")):
+        shutil.copy2(path, folder / path.name)
+    return folder
 
 
 if __name__ == "__main__":
