@@ -17,6 +17,7 @@ from nbgrader.api import Gradebook
 from course_lib.grading import cli
 from course_lib.grading.autograde import run_autograde
 from course_lib.grading.course import REPO_ROOT, Course
+from course_lib.grading.gradebook_io import import_roster
 from course_lib.grading.records import CellResult, CellStatus, Result, Status
 from course_lib.grading.release import release
 from course_lib.grading.report import grade_table, histogram, summary_text
@@ -76,6 +77,9 @@ def course(tmp_path_factory):
                     gradebook_file=root / "records" / "gradebook.db")
     course.gradebook.parent.mkdir()
     release(course, "tiny")
+    roster = root / "roster.csv"
+    roster.write_text("id,first,last,email\nreference,Rita,Ref,rita@uni.edu\ndave,Dave,Absent,dave@uni.edu\n")
+    import_roster(course.db_url, roster)
     return course
 
 
@@ -105,7 +109,8 @@ def test_a_relative_out_grades_right_and_the_gradebook_is_where_it_was_asked(fir
 def test_every_name_is_a_row_in_the_csv_and_the_summary(first):
     run, _ = first
     rows = {r["student"]: r for r in csv.DictReader(open(run.out / "scores.csv"))}
-    assert set(rows) == {*GRADED, "john doe", "x y", "alice", "bob", "carol"}
+    assert set(rows) == {*GRADED, "john doe", "x y", "alice", "bob", "carol", "dave"}
+    assert rows["dave"]["status"] == "missing" and rows["dave"]["notes"] == "no submission (a student of the roster)"
     assert {s: rows[s]["status"] for s in ("john doe", "x y", "alice", "bob", "carol")} == {
         "john doe": "bad id", "x y": "bad id", "alice": "missing", "bob": "not a notebook", "carol": "not a notebook"}
     assert all(float(rows[s]["total"]) == 0 for s in ("john doe", "x y", "alice", "bob", "carol"))

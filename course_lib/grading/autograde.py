@@ -95,10 +95,24 @@ def _safe_grade(task: Task) -> Result:
         return result
 
 
+def _die_with_grader(grader: int) -> None:
+    """A worker's initializer: the worker dies with the grader, even one killed by SIGKILL
+    (an orphaned worker would otherwise wait forever for its next submission)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != grader:  # the grader died before the line above
+        os._exit(1)
+
+
 def _grade_in_pool(tasks: list[Task], jobs: int, results: dict, gb, bar, kill: KillSwitch) -> list[Task]:
     """Grade ``tasks`` in one pool of ``jobs`` workers; returns the tasks of a broken pool."""
     broken = []
-    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))), mp_context=get_context("spawn"),
+                             initializer=_die_with_grader, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_safe_grade, task): task for task in tasks}
         for future in as_completed(futures):
             task = futures[future]
@@ -150,16 +164,24 @@ def row_result(assignment: str, cells: list[tuple[str, float]], student: str, st
 
 
 def _gradebook_rows(gb, assignment: str, present: set[str], cells, max_score: float) -> list[Result]:
-    """Rows of the students the gradebook holds a submission of ``assignment`` of but that are not in ``present``."""
+    """Rows of the students not in ``present`` that the gradebook holds a submission of
+    ``assignment`` of, or that are on its roster (``course-lib-grade roster``)."""
     from nbgrader.api import MissingEntry
+
+    from course_lib.grading.gradebook_io import roster_students
 
     try:
         submissions = gb.assignment_submissions(assignment)
     except MissingEntry:
-        return []
-    return [row_result(assignment, cells, s.student.id, Status.MISSING,
-                       f"no submission in this folder; the gradebook keeps {s.score:g}/{max_score:g} from an earlier run")
-            for s in submissions if s.student.id not in present]
+        submissions = []
+    rows = {s.student.id: row_result(assignment, cells, s.student.id, Status.MISSING,
+                                     f"no submission in this folder; the gradebook keeps {s.score:g}/{max_score:g} "
+                                     f"from an earlier run")
+            for s in submissions if s.student.id not in present}
+    for student in roster_students(gb):
+        if student not in present and student not in rows:
+            rows[student] = row_result(assignment, cells, student, Status.MISSING, "no submission (a student of the roster)")
+    return list(rows.values())
 
 
 def _move_stale(out: Path, keep: set[str]) -> list[str]:

@@ -5,6 +5,9 @@
   autograde ASSIGNMENT FOLDER    grade a folder of submissions (nbgrader layout or <student>.ipynb);
                                  every other name of the folder is a row (missing, not a notebook,
                                  bad id); a folder with no submission is an error (exit 2)
+  roster CSV                     students (id,first,last,email) into the gradebook: names in the
+                                 formgrader, roster students without a submission reported missing
+  export [--out DIR]             the gradebook as CSVs for Canvas and Moodle, and per graded cell
   validate NOTEBOOK              run a notebook; exit 1 if any test fails
   demo                           the whole workflow on the shipped example submissions
 """
@@ -71,6 +74,11 @@ def _grade(course: Course, assignment: str, folder: Path, args, out: Path | None
     print(f"  gradebook  : {course.gradebook}\n")
 
 
+def _require_gradebook(course: Course) -> None:
+    if not course.gradebook.is_file():
+        raise FileNotFoundError(f"the gradebook {course.gradebook} does not exist: run `course-lib-grade release` first")
+
+
 def _course(args) -> Course:
     """The project's course, with the gradebook of ``--gradebook`` if given."""
     gradebook = getattr(args, "gradebook", None)
@@ -98,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="where results, feedback, scores.csv and the summary go (default: build/grading/ASSIGNMENT)")
     p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
     _add_limits(p)
+    p = commands.add_parser("roster", help="import the students (CSV of id,first,last,email) into the gradebook")
+    p.add_argument("csv", type=Path)
+    p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
+    p = commands.add_parser("export", help="the gradebook as CSVs for Canvas and Moodle, and per graded cell")
+    p.add_argument("--out", type=Path, default=None, help="folder of the CSVs (default: build/grading/export)")
+    p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
     p = commands.add_parser("validate", help="run a notebook; exit 1 if any test fails")
     p.add_argument("notebook", type=Path)
     p = commands.add_parser("demo", help="release, bundle and autograde the shipped examples")
@@ -114,6 +128,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"student bundle: {folder}\n            zip: {archive}")
         elif args.command == "autograde":
             _grade(course, args.assignment, args.submissions, args, args.out)
+        elif args.command == "roster":
+            from course_lib.grading.gradebook_io import import_roster
+
+            _require_gradebook(course)
+            print(f"{import_roster(course.db_url, args.csv)} students imported into {course.gradebook}")
+        elif args.command == "export":
+            from course_lib.grading.gradebook_io import export_grades
+
+            _require_gradebook(course)
+            for path in export_grades(course.db_url, args.out or course.build / "grading" / "export"):
+                print(path)
         elif args.command == "validate":
             from course_lib.grading.validate import main as validate_main
 
