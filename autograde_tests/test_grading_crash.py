@@ -99,7 +99,7 @@ def snapshot(course: Course, out: Path) -> dict:
     return {"gradebook": sorted(rows), "students": students, "csv": (out / "scores.csv").read_text(),
             "results": results, "feedback": sorted(p.name for p in (out / "feedback").iterdir()),
             "formgrader": sorted(str(p.relative_to(course.nbgrader_dir)) for p in (course.nbgrader_dir / "autograded").rglob("*.ipynb")),
-            "leftovers": sorted(str(p) for p in out.rglob("*.tmp"))}
+            "leftovers": sorted(str(p) for p in [*out.rglob("*.tmp"), *course.nbgrader_dir.rglob("*.tmp")])}
 
 
 @pytest.fixture(scope="module")

@@ -139,6 +139,9 @@ def test_an_empty_or_wrong_folder_is_an_error_and_touches_nothing(first, course,
 def test_a_rerun_says_what_it_reused_and_covers_and_marks_a_student_gone(first, course, capsys):
     run, folder = first
     (folder / "untouched.ipynb").unlink()
+    partial = [run.out / "scores.csv.4242.tmp", run.out / "results" / "reference.json.4242.tmp"]
+    for path in partial:  # what a run killed inside an atomic write leaves
+        path.write_text("half")
     args = argparse.Namespace(jobs=2, cell_timeout=SETTINGS.cell_timeout, budget=SETTINGS.budget, no_sandbox=False)
     cli._grade(course, "tiny", folder, args, run.out)
     printed = capsys.readouterr().out
@@ -151,6 +154,7 @@ def test_a_rerun_says_what_it_reused_and_covers_and_marks_a_student_gone(first, 
     assert (run.out / "stale" / "feedback" / "untouched.html").is_file()
     assert (run.out / "stale" / "results" / "untouched.json").is_file()
     assert "2 results reused from an earlier run" in (run.out / "summary" / "summary.txt").read_text()
+    assert not any(path.exists() for path in partial)
 
 
 def test_the_cli_resolves_a_relative_gradebook(tmp_path, monkeypatch):

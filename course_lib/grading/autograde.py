@@ -184,14 +184,20 @@ def _gradebook_rows(gb, assignment: str, present: set[str], cells, max_score: fl
     return list(rows.values())
 
 
+def _remove_partial_writes(out: Path, formgrader: Path, assignment: str) -> None:
+    """Remove the temporary files of atomic writes a killed run left (``<name>.<pid>.tmp``)."""
+    found = [p for p in out.rglob("*.tmp") if "_sandbox" not in p.relative_to(out).parts]
+    found += list(formgrader.glob(f"*/{assignment}/*.tmp")) if formgrader.is_dir() else []
+    for path in found:
+        if path.name.rsplit(".", 2)[-2].isdigit():
+            path.unlink(missing_ok=True)
+
+
 def _move_stale(out: Path, keep: set[str]) -> list[str]:
     """Move the outputs of students not in ``keep`` to ``out/stale/`` (idempotent); returns them."""
     moved = set()
     for folder, suffix in PER_STUDENT:
         for path in sorted((out / folder).glob(f"*{suffix}")) if (out / folder).is_dir() else []:
-            if path.name.endswith(".tmp"):
-                path.unlink(missing_ok=True)  # left by a killed run
-                continue
             student = path.name[: len(path.name) - len(suffix)] if suffix else path.name
             if student in keep:
                 continue
@@ -268,6 +274,7 @@ def run_autograde(
     # Absolute: the kernels' PYTHONPATH and the sandbox's mounts are made of it.
     out = Path(out).resolve() if out is not None else course.build.resolve() / "grading" / assignment
     out.mkdir(parents=True, exist_ok=True)
+    _remove_partial_writes(out, course.nbgrader_dir / "autograded", assignment)
     kill = KillSwitch(os.environ.get(KILL_AT))
     tree, kernels = prepare_sandbox(out, settings.memory)
     common = _sha(source.read_bytes(), release.read_bytes(), judge.read_bytes(), _pipeline_code(),
