@@ -22,7 +22,7 @@ from course_lib.grading.release import release
 
 from grading_fixtures import EXAMPLES, FIXTURE, FIXTURE_JUDGES, HERE, SETTINGS
 
-STUDENTS = ("mistake_cce_no_clip", "mistake_softmax_no_max", "reference", "untouched")
+STUDENTS = ("mistake_softmax_no_max", "reference", "untouched")
 RUNNER = f"""
 import sys
 from pathlib import Path
