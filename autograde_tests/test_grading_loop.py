@@ -185,7 +185,10 @@ def test_the_table_fits_100_columns_and_keeps_every_note_whole():
     assert note in flat and "x" * 100 in flat.replace(" ", "")
     for row in rows:
         assert row.student in table and f"{row.score:g}/{row.max_score:g}" in table
-    assert "training_loop_tests (1 point)" in table and "cce_tests (1 point)" in table and "(1 points)" not in table
+    for label, cell in zip(("Q1", "Q2", "Q3", "Q4", "Q5", "Q6"), rows[0].cells):  # each legend item on one line
+        points = "1 point" if cell.points == 1 else f"{cell.points:g} points"
+        assert any(f"{label} {cell.grade_id} ({points})" in line for line in table.splitlines()), label
+    assert "(1 points)" not in table
 
 
 def test_histograms_have_integer_ticks_and_counts_and_say_1_point():
@@ -213,3 +216,10 @@ def test_the_summary_has_mean_median_and_each_questions_distribution():
     first = [r.cells[0].score for r in rows[:-1]]
     assert f"Q1 softmax_stability_tests (1 point): mean {round(sum(first) / 8, 2):g}" in text
     assert f"0: {first.count(0.0)}, 1: {first.count(1.0)}" in text
+
+
+def test_the_demo_grades_a_folder_of_the_examples_notebooks_only(tmp_path):
+    folder = cli._demo_submissions(Course(root=REPO_ROOT, source=FIXTURE, build=tmp_path, judges=FIXTURE_JUDGES), "tiny")
+    assert (TINY / "expected.json").is_file() and not (folder / "expected.json").exists()
+    scan = scan_submissions(folder, "tiny")
+    assert scan.entries == [] and len(scan.submissions) == len(list(TINY.glob("*.ipynb")))

@@ -73,8 +73,7 @@ def grade_table(results: list[Result], width: int = WIDTH) -> str:
         for k, r in enumerate(results):
             values = [students[k], *(scores[k][i] if i < len(scores[k]) else "-" for i in block)]
             out.append(line(values + ([totals[k], statuses[k]] if last else []), widths, right))
-    legend = ", ".join(f"{label} {gid} ({points_text(p)})" for label, (gid, p) in zip(labels, cells))
-    out += [""] + textwrap.wrap(legend, width)
+    out += [""] + _packed([f"{label} {gid} ({points_text(p)})" for label, (gid, p) in zip(labels, cells)], width)
     noted = [r for r in results if r.flags or r.notes]
     if noted:
         out += ["", "* notes:"]
@@ -82,6 +81,17 @@ def grade_table(results: list[Result], width: int = WIDTH) -> str:
             out += textwrap.wrap(f"{r.student}: {'; '.join(r.flags + r.notes)}", width, initial_indent="  ",
                                  subsequent_indent="      ", break_long_words=True, break_on_hyphens=False)
     return "\n".join(out)
+
+
+def _packed(items: list[str], width: int) -> list[str]:
+    """``items`` joined by ", " into lines of at most ``width``, never splitting an item that fits."""
+    lines = [""]
+    for item in items:
+        if lines[-1] and len(lines[-1]) + 2 + len(item) > width:
+            lines[-1] += ","
+            lines.append("")
+        lines[-1] += (", " if lines[-1] else "") + item
+    return lines
 
 
 def csv_text(results: list[Result]) -> str:
