@@ -139,21 +139,30 @@ def test_an_empty_or_wrong_folder_is_an_error_and_touches_nothing(first, course,
 def test_a_rerun_says_what_it_reused_and_covers_and_marks_a_student_gone(first, course, capsys):
     run, folder = first
     (folder / "untouched.ipynb").unlink()
+    # mistake_softmax_no_max now hands in no notebook: a row, the earlier score kept in the gradebook said
+    (folder / "mistake_softmax_no_max" / "tiny" / "tiny.ipynb").unlink()
+    (folder / "mistake_softmax_no_max" / "tiny" / "scratch.ipynb").unlink()
+    (folder / "mistake_softmax_no_max" / "tiny" / "answers.txt").write_text("x\n")
     partial = [run.out / "scores.csv.4242.tmp", run.out / "results" / "reference.json.4242.tmp"]
     for path in partial:  # what a run killed inside an atomic write leaves
         path.write_text("half")
     args = argparse.Namespace(jobs=2, cell_timeout=SETTINGS.cell_timeout, budget=SETTINGS.budget, no_sandbox=False)
     cli._grade(course, "tiny", folder, args, run.out)
     printed = capsys.readouterr().out
-    assert "0 graded, 2 results reused from an earlier run" in printed
+    assert "0 graded, 1 result reused from an earlier run" in printed
     assert "moved to" in printed and "untouched" in printed
     rows = {r["student"]: r for r in csv.DictReader(open(run.out / "scores.csv"))}
     assert rows["untouched"]["status"] == "missing" and "the gradebook keeps 0/6" in rows["untouched"]["notes"]
     assert rows["reference"]["status"] == "graded" and float(rows["reference"]["total"]) == 6
+    gone = rows["mistake_softmax_no_max"]
+    earlier = f"the gradebook keeps {sum(expected_scores('tiny')['mistake_softmax_no_max']['scores'].values()):g}/6 from an earlier run"
+    assert gone["status"] == "not a notebook" and float(gone["total"]) == 0
+    assert "answers.txt" in gone["notes"] and earlier in gone["notes"]
+    assert (run.out / "stale" / "feedback" / "mistake_softmax_no_max.html").is_file()
     assert not (run.out / "feedback" / "untouched.html").exists()
     assert (run.out / "stale" / "feedback" / "untouched.html").is_file()
     assert (run.out / "stale" / "results" / "untouched.json").is_file()
-    assert "2 results reused from an earlier run" in (run.out / "summary" / "summary.txt").read_text()
+    assert "1 result reused from an earlier run" in (run.out / "summary" / "summary.txt").read_text()
     assert not any(path.exists() for path in partial)
 
 

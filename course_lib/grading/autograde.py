@@ -163,23 +163,28 @@ def row_result(assignment: str, cells: list[tuple[str, float]], student: str, st
                   notes=[reason])
 
 
-def _gradebook_rows(gb, assignment: str, present: set[str], cells, max_score: float) -> list[Result]:
-    """Rows of the students not in ``present`` that the gradebook holds a submission of
-    ``assignment`` of, or that are on its roster (``course-lib-grade roster``)."""
+def _gradebook_rows(gb, assignment: str, graded: set[str], entries: list[Entry], cells,
+                    max_score: float) -> list[Result]:
+    """The rows of ``entries`` and of the students not graded in this run that the gradebook
+    holds a submission of ``assignment`` of, or that are on its roster (``course-lib-grade
+    roster``); a row says when the gradebook keeps an earlier score."""
     from nbgrader.api import MissingEntry
 
     from course_lib.grading.gradebook_io import roster_students
 
     try:
-        submissions = gb.assignment_submissions(assignment)
+        earlier = {s.student.id: s.score for s in gb.assignment_submissions(assignment)}
     except MissingEntry:
-        submissions = []
-    rows = {s.student.id: row_result(assignment, cells, s.student.id, Status.MISSING,
-                                     f"no submission in this folder; the gradebook keeps {s.score:g}/{max_score:g} "
-                                     f"from an earlier run")
-            for s in submissions if s.student.id not in present}
+        earlier = {}
+    keeps = "the gradebook keeps {:g}/" + f"{max_score:g} from an earlier run"
+    rows = {e.student: row_result(assignment, cells, e.student, e.status, e.reason if e.student not in earlier
+                                  else f"{e.reason}; {keeps.format(earlier[e.student])}") for e in entries}
+    for student, score in earlier.items():
+        if student not in graded and student not in rows:
+            rows[student] = row_result(assignment, cells, student, Status.MISSING,
+                                       f"no submission in this folder; {keeps.format(score)}")
     for student in roster_students(gb):
-        if student not in present and student not in rows:
+        if student not in graded and student not in rows:
             rows[student] = row_result(assignment, cells, student, Status.MISSING, "no submission (a student of the roster)")
     return list(rows.values())
 
@@ -319,14 +324,12 @@ def run_autograde(
                     bar.update(1)
                 broken = []
             pending, alone = broken, True
-        present = set(results) | {e.student for e in entries}
-        max_score = sum(points for _, points in cells)
-        earlier = _gradebook_rows(gb, assignment, present, cells, max_score)
+        others = _gradebook_rows(gb, assignment, set(results), entries, cells, sum(points for _, points in cells))
     bar.close()
     ordered = [results[s.student] for s in submissions]
     rows = [replace(r, notes=r.notes + [f"not graded: {', '.join(not_graded[r.student])}"]) if r.student in not_graded else r
             for r in ordered]
-    rows += [row_result(assignment, cells, e.student, e.status, e.reason) for e in entries] + earlier
+    rows += others
     rows.sort(key=lambda r: r.student)
     stale = _move_stale(out, set(results))
     run = Run(assignment, out, ordered, rows, reused, ignored, stale)

@@ -54,14 +54,14 @@ def _release_all(course: Course, assignments: list[str]) -> list[str]:
 
 def _grade(course: Course, assignment: str, folder: Path, args, out: Path | None = None) -> None:
     from course_lib.grading.autograde import run_autograde
-    from course_lib.grading.report import NO_SUBMISSION, grade_table
+    from course_lib.grading.report import NO_SUBMISSION, grade_table, reused_text
 
     start = time.perf_counter()
     run = run_autograde(course, assignment, folder, out=out, settings=_settings(args))
     seconds = time.perf_counter() - start
     without = sum(r.status in NO_SUBMISSION for r in run.rows)
     print(f"\n{assignment}: {len(run.results)} submissions in {seconds:.1f} s ({args.jobs} workers): "
-          f"{run.graded} graded, {run.reused} results reused from an earlier run (unchanged submission and grader)"
+          f"{run.graded} graded, {reused_text(run.reused)} (unchanged submission and grader)"
           + (f"; {without} students without a gradable submission" if without else "") + "\n")
     print(grade_table(run.rows))
     if run.ignored:

@@ -23,6 +23,11 @@ def points_text(points: float) -> str:
     return f"{points:g} point" + ("" if points == 1 else "s")
 
 
+def reused_text(count: int) -> str:
+    """``3 results reused from an earlier run``."""
+    return f"{count} result{'' if count == 1 else 's'} reused from an earlier run"
+
+
 def submitted(rows: list[Result]) -> list[Result]:
     """The rows of students who handed in a notebook (graded, or invalid, too big, error)."""
     return [r for r in rows if r.status not in NO_SUBMISSION]
@@ -130,7 +135,7 @@ def summary_text(assignment: str, rows: list[Result], run=None) -> str:
     without = len(rows) - len(handed)
     counts = f"{len(rows)} students: {len(handed)} submissions"
     if run is not None:
-        counts += f" ({run.graded} graded in this run, {run.reused} results reused from an earlier run)"
+        counts += f" ({run.graded} graded in this run, {reused_text(run.reused)})"
     lines.append(counts + (f", {without} without a gradable submission (0 points)" if without else ""))
     if rows and handed:
         max_score = rows[0].max_score
