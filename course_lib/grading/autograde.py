@@ -3,7 +3,14 @@ submission), resumable (a result file per submission, keyed by the submission's 
 assignment's content), writing nbgrader's gradebook, feedback HTML, a CSV and a summary.
 
 A broken submission (invalid JSON, a kernel that dies, runs over time or memory) gets its own
-zero scores and never stops the others nor touches their gradebook rows.
+zero scores and never stops the others nor touches their gradebook rows. Nothing is silent:
+every name of the folder that is not a gradable submission is a report row (``submissions``),
+the reports cover every student the gradebook holds a submission of, outputs of students
+not graded in this run move to ``out/stale/``, and the run counts the results it reused.
+
+Crash safety: every file is written atomically and a result file last, after its notebook
+and feedback; the gradebook rows are written from the results (idempotent), so a run killed
+at any moment and run again ends as an uninterrupted run would.
 """
 from __future__ import annotations
 
@@ -11,22 +18,43 @@ import compileall
 import hashlib
 import json
 import os
+import shutil
+import signal
 import sys
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
-from course_lib.grading.course import REPO_ROOT, Course, use_tool_env
-from course_lib.grading.pipeline import grade_submission, zero_result
+from course_lib.grading.course import REPO_ROOT, Course, read_notebook, use_tool_env
 from course_lib.grading.gradebook import open_gradebook, write_gradebook
+from course_lib.grading.pipeline import NO_SANDBOX_NOTE, grade_submission, graded_cells, zero_result
 from course_lib.grading.record import atomic_write, read_result, result_path
-from course_lib.grading.records import CellLimits, Result, Status, Task
-from course_lib.grading.pipeline import NO_SANDBOX_NOTE
+from course_lib.grading.records import CellLimits, CellResult, CellStatus, Result, Status, Task
 from course_lib.grading.sandbox import DEFAULT_MEMORY, copy_student_package, require_sandbox, write_kernelspec
-from course_lib.grading.submissions import Submission, find_submissions
+from course_lib.grading.submissions import Entry, Submission, scan_submissions
+
+KILL_AT = "COURSE_LIB_KILL_AT"
+# Outputs kept per graded student of the run; those of other students move to out/stale/.
+PER_STUDENT = (("results", ".json"), ("feedback", ".html"), ("logs", ".log"), ("autograded", ""))
+
+
+class KillSwitch:
+    """The crash-safety tests' hook: ``COURSE_LIB_KILL_AT=<point>:<n>`` kills the grader with
+    SIGKILL the n-th time it passes ``point`` (``recorded``: a result's gradebook row written;
+    ``gradebook``: inside a gradebook write; ``reports``: between scores.csv and the summary)."""
+
+    def __init__(self, spec: str | None):
+        point, _, count = (spec or "").partition(":")
+        self.point, self.count, self.seen = point, int(count or 1), 0
+
+    def at(self, point: str) -> None:
+        if point == self.point:
+            self.seen += 1
+            if self.seen == self.count:
+                os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -70,10 +98,24 @@ def _safe_grade(task: Task) -> Result:
         return result
 
 
-def _grade_in_pool(tasks: list[Task], jobs: int, results: dict, gb, bar) -> list[Task]:
+def _die_with_grader(grader: int) -> None:
+    """A worker's initializer: the worker dies with the grader, even one killed by SIGKILL
+    (an orphaned worker would otherwise wait forever for its next submission)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != grader:  # the grader died before the line above
+        os._exit(1)
+
+
+def _grade_in_pool(tasks: list[Task], jobs: int, results: dict, gb, bar, kill: KillSwitch) -> list[Task]:
     """Grade ``tasks`` in one pool of ``jobs`` workers; returns the tasks of a broken pool."""
     broken = []
-    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))), mp_context=get_context("spawn"),
+                             initializer=_die_with_grader, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_safe_grade, task): task for task in tasks}
         for future in as_completed(futures):
             task = futures[future]
@@ -83,7 +125,8 @@ def _grade_in_pool(tasks: list[Task], jobs: int, results: dict, gb, bar) -> list
                 broken.append(task)
                 continue
             results[task.student] = result
-            write_gradebook(gb, result)
+            write_gradebook(gb, result, kill)
+            kill.at("recorded")
             bar.update(1)
     return broken
 
@@ -98,6 +141,97 @@ def prepare_sandbox(out: Path, memory: int) -> tuple[Path, Path]:
     return tree, kernels
 
 
+@dataclass
+class Run:
+    """One autograde run: ``results`` of the graded submissions; ``rows`` of the reports (those
+    results, every name of the folder that is not a gradable submission, and every student the
+    gradebook holds a submission of that is not in the folder)."""
+
+    assignment: str
+    out: Path
+    results: list[Result]
+    rows: list[Result]
+    reused: int = 0
+    ignored: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+    @property
+    def graded(self) -> int:
+        return len(self.results) - self.reused
+
+
+def row_result(assignment: str, cells: list[tuple[str, float]], student: str, status: Status, reason: str) -> Result:
+    """A report row of 0 points for a student with no gradable submission."""
+    return Result(student, assignment, status, [CellResult(g, p, 0.0, CellStatus.NOT_RUN, reason) for g, p in cells],
+                  notes=[reason])
+
+
+def _gradebook_rows(gb, assignment: str, graded: set[str], entries: list[Entry], cells,
+                    max_score: float) -> list[Result]:
+    """The rows of ``entries`` and of the students not graded in this run that the gradebook
+    holds a submission of ``assignment`` of, or that are on its roster (``course-lib-grade
+    roster``); a row says when the gradebook keeps an earlier score."""
+    from nbgrader.api import MissingEntry
+
+    from course_lib.grading.gradebook_io import roster_students
+
+    try:
+        earlier = {s.student.id: s.score for s in gb.assignment_submissions(assignment)}
+    except MissingEntry:
+        earlier = {}
+    keeps = "the gradebook keeps {:g}/" + f"{max_score:g} from an earlier run"
+    rows = {e.student: row_result(assignment, cells, e.student, e.status, e.reason if e.student not in earlier
+                                  else f"{e.reason}; {keeps.format(earlier[e.student])}") for e in entries}
+    for student, score in earlier.items():
+        if student not in graded and student not in rows:
+            rows[student] = row_result(assignment, cells, student, Status.MISSING,
+                                       f"no submission in this folder; {keeps.format(score)}")
+    for student in roster_students(gb):
+        if student not in graded and student not in rows:
+            rows[student] = row_result(assignment, cells, student, Status.MISSING, "no submission (a student of the roster)")
+    return list(rows.values())
+
+
+def _remove_partial_writes(out: Path, formgrader: Path, assignment: str) -> None:
+    """Remove the temporary files of atomic writes a killed run left (``<name>.<pid>.tmp``)."""
+    found = [p for p in out.rglob("*.tmp") if "_sandbox" not in p.relative_to(out).parts]
+    found += list(formgrader.glob(f"*/{assignment}/*.tmp")) if formgrader.is_dir() else []
+    for path in found:
+        if path.name.rsplit(".", 2)[-2].isdigit():
+            path.unlink(missing_ok=True)
+
+
+def _move_stale(out: Path, keep: set[str]) -> list[str]:
+    """Move the outputs of students not in ``keep`` to ``out/stale/`` (idempotent); returns them."""
+    moved = set()
+    for folder, suffix in PER_STUDENT:
+        for path in sorted((out / folder).glob(f"*{suffix}")) if (out / folder).is_dir() else []:
+            student = path.name[: len(path.name) - len(suffix)] if suffix else path.name
+            if student in keep:
+                continue
+            target = out / "stale" / folder / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(path, target)
+            moved.add(student)
+    return sorted(moved)
+
+
+def _check_gradebook(course: Course, assignment: str) -> None:
+    """The gradebook must exist and know ``assignment`` (the release writes both)."""
+    from nbgrader.api import MissingEntry
+
+    release_it = f"run `course-lib-grade release {assignment}` with this gradebook first"
+    if not course.gradebook.is_file():
+        raise FileNotFoundError(f"the gradebook {course.gradebook} does not exist: {release_it}")
+    with open_gradebook(course.db_url) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise ValueError(f"the gradebook {course.gradebook} does not know assignment {assignment!r}: {release_it}") from None
+
+
 def autograde(
     course: Course,
     assignment: str,
@@ -107,10 +241,26 @@ def autograde(
     progress: bool = True,
     ports: dict[str, list[int]] | None = None,
 ) -> list[Result]:
-    """Grade every submission of ``assignment``; returns the results sorted by student.
+    """Grade every submission of ``assignment``; returns the results sorted by student (the
+    whole run, with the report rows, is ``run_autograde``)."""
+    return run_autograde(course, assignment, submissions, out, settings, progress, ports).results
 
-    ``out`` (default ``build/grading/<assignment>``) receives results/, feedback/,
-    autograded/, scores.csv and the summary; the scores also go to the gradebook."""
+
+def run_autograde(
+    course: Course,
+    assignment: str,
+    submissions: Path | list[Submission],
+    out: Path | None = None,
+    settings: Settings = Settings(),
+    progress: bool = True,
+    ports: dict[str, list[int]] | None = None,
+) -> Run:
+    """Grade every submission of ``assignment`` in ``submissions`` (a folder or a list).
+
+    ``out`` (default ``build/grading/<assignment>``; relative to the current folder) receives
+    results/, feedback/, autograded/, stale/, scores.csv and the summary; the scores also go to
+    the course's gradebook. A folder with no gradable submission raises ``NoSubmissions``
+    before anything is written."""
     from tqdm import tqdm
 
     from course_lib.grading.report import write_reports
@@ -121,11 +271,19 @@ def autograde(
     else:
         print(f"WARNING: {NO_SANDBOX_NOTE}; it could read and change the instructor's files. "
               "Every result of this run is marked.", file=sys.stderr)
-    out = Path(out) if out is not None else course.build / "grading" / assignment
-    out.mkdir(parents=True, exist_ok=True)
+    entries: list[Entry] = []
+    not_graded: dict[str, list[str]] = {}
+    ignored: list[str] = []
     if not isinstance(submissions, list):
-        submissions = find_submissions(Path(submissions), assignment)
+        scan = scan_submissions(Path(submissions), assignment)
+        submissions, entries, not_graded, ignored = scan.submissions, scan.entries, scan.not_graded, scan.ignored
     source, release, judge = course.source_notebook(assignment), course.release_notebook(assignment), course.judge(assignment)
+    _check_gradebook(course, assignment)
+    # Absolute: the kernels' PYTHONPATH and the sandbox's mounts are made of it.
+    out = Path(out).resolve() if out is not None else course.build.resolve() / "grading" / assignment
+    out.mkdir(parents=True, exist_ok=True)
+    _remove_partial_writes(out, course.nbgrader_dir / "autograded", assignment)
+    kill = KillSwitch(os.environ.get(KILL_AT))
     tree, kernels = prepare_sandbox(out, settings.memory)
     common = _sha(source.read_bytes(), release.read_bytes(), judge.read_bytes(), _pipeline_code(),
                   json.dumps(asdict(settings) | {"jobs": 0, "cluster": None}).encode())
@@ -133,22 +291,24 @@ def autograde(
     tasks, results = [], {}
     for sub in submissions:
         key = _sha(common.encode(), sub.path.read_bytes())
-        task = Task(student=sub.student, assignment=assignment, path=str(sub.path), source=str(source),
+        task = Task(student=sub.student, assignment=assignment, path=str(Path(sub.path).resolve()), source=str(source),
                     release=str(release), judge=str(judge), out=str(out), tree=str(tree), kernels=str(kernels),
                     data=data_dir, key=key, limits=settings.limits,
                     ports=tuple((ports or {}).get(sub.student) or ()) or None,
-                    nbgrader_autograded=str(course.nbgrader_dir / "autograded"),
+                    nbgrader_autograded=str(course.nbgrader_dir.resolve() / "autograded"),
                     sandbox=settings.sandbox, memory=settings.memory, skip_demos=settings.skip_demos)
         previous = read_result(out, sub.student)
         if previous is not None and previous.key == key and previous.status in (Status.GRADED, Status.INVALID, Status.TOO_BIG):
             results[sub.student] = previous
             continue
         tasks.append(task)
+    reused = len(results)
     bar = tqdm(total=len(submissions), desc=f"autograde {assignment}", unit="nb", disable=not progress)
     bar.update(len(results))
+    cells = graded_cells(read_notebook(source))
     with open_gradebook(course.db_url) as gb:
         for result in results.values():
-            write_gradebook(gb, result)
+            write_gradebook(gb, result, kill)
         # A broken pool (a worker that died) breaks every future of it: those submissions are
         # graded again, each in a pool of its own, so only the one that kills its worker again
         # gets the zero, never a classmate graded alongside it.
@@ -166,17 +326,25 @@ def autograde(
         while pending:
             broken = []
             for group in ([[t] for t in pending] if alone else [pending]):
-                broken += _grade_in_pool(group, settings.jobs, results, gb, bar)
+                broken += _grade_in_pool(group, settings.jobs, results, gb, bar, kill)
             if alone:
                 for task in broken:
                     result = zero_result(task, Status.ERROR, "the grader's worker crashed twice on this submission")
                     atomic_write(result_path(out, task.student), json.dumps(result.to_dict(), indent=1))
                     results[task.student] = result
-                    write_gradebook(gb, result)
+                    write_gradebook(gb, result, kill)
+                    kill.at("recorded")
                     bar.update(1)
                 broken = []
             pending, alone = broken, True
+        others = _gradebook_rows(gb, assignment, set(results), entries, cells, sum(points for _, points in cells))
     bar.close()
     ordered = [results[s.student] for s in submissions]
-    write_reports(out, assignment, ordered)
-    return ordered
+    rows = [replace(r, notes=r.notes + [f"not graded: {', '.join(not_graded[r.student])}"]) if r.student in not_graded else r
+            for r in ordered]
+    rows += others
+    rows.sort(key=lambda r: r.student)
+    stale = _move_stale(out, set(results))
+    run = Run(assignment, out, ordered, rows, reused, ignored, stale)
+    write_reports(out, assignment, rows, run=run, kill=kill)
+    return run

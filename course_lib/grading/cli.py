@@ -2,13 +2,19 @@
 
   release [ASSIGNMENT ...]       student release with `?` blanks (nbgrader generate_assignment)
   bundle [ASSIGNMENT ...]        release + the student folder and zip under build/student/
-  autograde ASSIGNMENT FOLDER    grade a folder of submissions (nbgrader layout or <student>.ipynb)
+  autograde ASSIGNMENT FOLDER    grade a folder of submissions (nbgrader layout or <student>.ipynb);
+                                 every other name of the folder is a row (missing, not a notebook,
+                                 bad id); a folder with no submission is an error (exit 2)
+  roster CSV                     students (id,first,last,email) into the gradebook: names in the
+                                 formgrader, roster students without a submission reported missing
+  export [--out DIR]             the gradebook as CSVs for Canvas and Moodle, and per graded cell
   validate NOTEBOOK              run a notebook; exit 1 if any test fails
   demo                           the whole workflow on the shipped example submissions
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -47,39 +53,71 @@ def _release_all(course: Course, assignments: list[str]) -> list[str]:
 
 
 def _grade(course: Course, assignment: str, folder: Path, args, out: Path | None = None) -> None:
-    from course_lib.grading.autograde import autograde
-    from course_lib.grading.report import grade_table
+    from course_lib.grading.autograde import run_autograde
+    from course_lib.grading.report import NO_SUBMISSION, grade_table, reused_text
 
     start = time.perf_counter()
-    results = autograde(course, assignment, folder, out=out, settings=_settings(args))
+    run = run_autograde(course, assignment, folder, out=out, settings=_settings(args))
     seconds = time.perf_counter() - start
-    out = out or course.build / "grading" / assignment
-    print(f"\n{assignment}: {len(results)} submissions in {seconds:.1f} s ({args.jobs} workers)\n")
-    print(grade_table(results))
-    print(f"\n  scores CSV : {out / 'scores.csv'}")
-    print(f"  feedback   : {out / 'feedback'}/<student>.html")
-    print(f"  summary    : {out / 'summary'} (summary.txt, hist_<test>.png)")
+    without = sum(r.status in NO_SUBMISSION for r in run.rows)
+    print(f"\n{assignment}: {len(run.results)} submissions in {seconds:.1f} s ({args.jobs} workers): "
+          f"{run.graded} graded, {reused_text(run.reused)} (unchanged submission and grader)"
+          + (f"; {without} students without a gradable submission" if without else "") + "\n")
+    print(grade_table(run.rows))
+    if run.ignored:
+        print(f"\nignored (hidden names): {', '.join(run.ignored)}")
+    if run.stale:
+        print(f"\noutputs of {len(run.stale)} students not graded in this run moved to {run.out / 'stale'}: {', '.join(run.stale)}")
+    print(f"\n  scores CSV : {run.out / 'scores.csv'}")
+    print(f"  feedback   : {run.out / 'feedback'}/<student>.html")
+    print(f"  summary    : {run.out / 'summary'} (summary.txt, hist_<test>.png)")
     print(f"  gradebook  : {course.gradebook}\n")
+
+
+def _require_gradebook(course: Course) -> None:
+    if not course.gradebook.is_file():
+        raise FileNotFoundError(f"the gradebook {course.gradebook} does not exist: run `course-lib-grade release` first")
+
+
+def _course(args) -> Course:
+    """The project's course, with the gradebook of ``--gradebook`` if given."""
+    gradebook = getattr(args, "gradebook", None)
+    if gradebook is None:
+        return Course()
+    course = dataclasses.replace(Course(), gradebook_file=gradebook.resolve())
+    if args.command == "release":
+        course.gradebook.parent.mkdir(parents=True, exist_ok=True)
+    return course
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course-lib-grade", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
+    gradebook_help = "nbgrader's gradebook file (default: build/nbgrader/gradebook.db)"
     p = commands.add_parser("release", help="student release with ? blanks")
     p.add_argument("assignments", nargs="*")
+    p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
     p = commands.add_parser("bundle", help="release and write the student folder and zip")
     p.add_argument("assignments", nargs="*")
     p = commands.add_parser("autograde", help="grade a folder of submissions")
     p.add_argument("assignment")
     p.add_argument("submissions", type=Path)
-    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--out", type=Path, default=None,
+                   help="where results, feedback, scores.csv and the summary go (default: build/grading/ASSIGNMENT)")
+    p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
     _add_limits(p)
+    p = commands.add_parser("roster", help="import the students (CSV of id,first,last,email) into the gradebook")
+    p.add_argument("csv", type=Path)
+    p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
+    p = commands.add_parser("export", help="the gradebook as CSVs for Canvas and Moodle, and per graded cell")
+    p.add_argument("--out", type=Path, default=None, help="folder of the CSVs (default: build/grading/export)")
+    p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
     p = commands.add_parser("validate", help="run a notebook; exit 1 if any test fails")
     p.add_argument("notebook", type=Path)
     p = commands.add_parser("demo", help="release, bundle and autograde the shipped examples")
     _add_limits(p)
     args = parser.parse_args(argv)
-    course = Course()
+    course = _course(args)
     try:
         if args.command == "release":
             _release_all(course, args.assignments)
@@ -90,6 +128,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"student bundle: {folder}\n            zip: {archive}")
         elif args.command == "autograde":
             _grade(course, args.assignment, args.submissions, args, args.out)
+        elif args.command == "roster":
+            from course_lib.grading.gradebook_io import import_roster
+
+            _require_gradebook(course)
+            print(f"{import_roster(course.db_url, args.csv)} students imported into {course.gradebook}")
+        elif args.command == "export":
+            from course_lib.grading.gradebook_io import export_grades
+
+            _require_gradebook(course)
+            for path in export_grades(course.db_url, args.out or course.build / "grading" / "export"):
+                print(path)
         elif args.command == "validate":
             from course_lib.grading.validate import main as validate_main
 
@@ -119,13 +168,27 @@ def demo(course: Course, args) -> int:
     print(f"student bundle: {folder}\n            zip: {archive}")
     for assignment in assignments:
         if (EXAMPLES / assignment).is_dir():
-            _grade(course, assignment, EXAMPLES / assignment, args)
+            _grade(course, assignment, _demo_submissions(course, assignment), args)
     if (EXAMPLES / "tiny").is_dir():
         fixture = Course(root=REPO_ROOT, source=FIXTURE, build=course.build / "fixture", judges=FIXTURE_JUDGES)
         _release_all(fixture, ["tiny"])
         print("the adversarial examples (on the pipeline's fixture notebook `tiny`):")
-        _grade(fixture, "tiny", EXAMPLES / "tiny", args)
+        _grade(fixture, "tiny", _demo_submissions(fixture, "tiny"), args)
     return 0
+
+
+def _demo_submissions(course: Course, assignment: str) -> Path:
+    """The shipped example notebooks of ``assignment`` as a folder of submissions (without
+    the examples' expected.json) under the build folder."""
+    import shutil
+
+    folder = course.build / "demo_submissions" / assignment
+    if folder.is_dir():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for path in sorted((EXAMPLES / assignment).glob("*.ipynb")):
+        shutil.copy2(path, folder / path.name)
+    return folder
 
 
 if __name__ == "__main__":

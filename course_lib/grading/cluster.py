@@ -129,7 +129,7 @@ def grade_task(bundle: Bundle, task: Task, submission: bytes, timestamp: bytes |
 
 def write_files(task: Task, files: dict[str, bytes]) -> Result:
     """Write a task's returned files where local grading would have; returns its result."""
-    from course_lib.grading.record import atomic_write_bytes
+    from course_lib.grading.record import atomic_write
 
     out = Path(task.out).resolve()
     result_name = f"results/{task.student}.json"
@@ -145,7 +145,7 @@ def write_files(task: Task, files: dict[str, bytes]) -> Result:
             base, target = out, (out / name).resolve()
         if base not in target.parents:
             raise ClusterError(f"the worker sent a file outside the output folder: {name!r}")
-        atomic_write_bytes(target, data)
+        atomic_write(target, data)
     return Result.from_dict(json.loads(files[result_name]))
 
 

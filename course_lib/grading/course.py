@@ -15,12 +15,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 @dataclass(frozen=True)
 class Course:
     """A course tree: ``source`` holds ``<assignment>/<assignment>.ipynb``, ``judges`` the
-    judge module ``<assignment>.py`` of each; everything the pipeline writes goes under ``build``."""
+    judge module ``<assignment>.py`` of each; everything the pipeline writes goes under ``build``
+    except the gradebook when ``gradebook_file`` names another one."""
 
     root: Path = REPO_ROOT
     source: Path = REPO_ROOT / "notebooks"
     build: Path = REPO_ROOT / "build"
     judges: Path = REPO_ROOT / "course_lib" / "judges"
+    gradebook_file: Path | None = None
 
     @property
     def nbgrader_dir(self) -> Path:
@@ -32,6 +34,9 @@ class Course:
 
     @property
     def gradebook(self) -> Path:
+        """nbgrader's gradebook: ``gradebook_file`` (absolute), else ``build/nbgrader/gradebook.db``."""
+        if self.gradebook_file is not None:
+            return Path(self.gradebook_file).resolve()
         return self.nbgrader_dir / "gradebook.db"
 
     @property

@@ -6,8 +6,7 @@ The URL comes from, first to last: the command's ``--db URL``, the environment v
 ``postgresql+psycopg://user@host:port/name`` with the ``postgres`` extra installed.
 
 Several graders may write one gradebook at once (different assignments, or overlapping
-students of one assignment): each result is written in one transaction, retried from the
-start when the database reports a conflict with another writer (a unique key two graders
+students of one assignment): each result's write is retried from the start when the database reports a conflict with another writer (a unique key two graders
 both inserted, a deadlock, a serialization failure, sqlite's "database is locked").
 """
 from __future__ import annotations
@@ -72,12 +71,14 @@ def _conflict(error: BaseException) -> bool:
     return False
 
 
-def _write(gb, result: Result) -> None:
+def _write(gb, result: Result, kill) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gb.update_or_create_student(result.student)
         gb.update_or_create_submission(result.assignment, result.student)
         notebook = gb.find_submission_notebook(result.assignment, result.assignment, result.student)
+        if kill is not None:
+            kill.at("gradebook")  # the student's and the submission's rows are committed, not the grades
         notebook.flagged = bool(result.flags) or result.status.value != "graded"
         for cell in result.cells:
             grade = gb.find_grade(cell.grade_id, result.assignment, result.assignment, result.student)
@@ -87,12 +88,13 @@ def _write(gb, result: Result) -> None:
         gb.db.commit()
 
 
-def write_gradebook(gb, result: Result, attempts: int = ATTEMPTS) -> None:
-    """Write one result's scores into nbgrader's gradebook ``gb`` in one transaction
-    (idempotent); retried when a concurrent grader's write conflicts with it."""
+def write_gradebook(gb, result: Result, kill=None, attempts: int = ATTEMPTS) -> None:
+    """Write one result's scores into nbgrader's gradebook ``gb`` (idempotent: a write cut
+    short is completed by writing the same result again); retried when a concurrent grader's
+    write conflicts with it. ``kill``: the crash tests' KillSwitch (autograde.py)."""
     for attempt in range(attempts):
         try:
-            _write(gb, result)
+            _write(gb, result, kill)
             return
         except Exception as error:  # noqa: BLE001 - filtered by _conflict
             gb.db.rollback()

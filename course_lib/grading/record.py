@@ -1,11 +1,13 @@
 """Stage 5, record: what the grader's own process writes for a graded submission: its result
 file, its feedback page and the graded notebook (also where nbgrader's formgrader looks); its
-gradebook row goes through ``gradebook``. Nothing here is written by the student's kernel."""
+gradebook row goes through ``gradebook``. Nothing here is written by the student's kernel.
+
+Every file is replaced atomically, the result file last: a grader killed at any moment leaves
+either no result (the submission is graded again) or a whole one with all its outputs."""
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -13,16 +15,21 @@ import nbformat
 from course_lib.grading.records import Result, Task
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all (a temp file renamed over it)."""
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Write ``path`` whole or not at all (a temporary file renamed over it)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
+    if isinstance(text, bytes):
+        tmp.write_bytes(text)
+    else:
+        tmp.write_text(text)
     os.replace(tmp, path)
 
 
-def atomic_write(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
+def _write_notebook(nb, path: Path) -> None:
+    text = nbformat.writes(nb)
+    atomic_write(path, text if text.endswith("\n") else text + "\n")
 
 
 def result_path(out: Path, student: str) -> Path:
@@ -35,17 +42,14 @@ def write_result(task: Task, result: Result, graded_nb, release_nb) -> None:
 
     out = Path(task.out)
     if graded_nb is not None:
-        nb_path = out / "autograded" / task.student / f"{task.assignment}.ipynb"
-        nb_path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(graded_nb, str(nb_path))
+        _write_notebook(graded_nb, out / "autograded" / task.student / f"{task.assignment}.ipynb")
         if task.nbgrader_autograded:
             # nbgrader's own place, autograded/<student>/<assignment>/, where the formgrader looks.
             nbgrader_path = Path(task.nbgrader_autograded) / task.student / task.assignment / f"{task.assignment}.ipynb"
-            nbgrader_path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(graded_nb, str(nbgrader_path))
+            _write_notebook(graded_nb, nbgrader_path)
             stamp = Path(task.path).parent / "timestamp.txt"
             if stamp.is_file():
-                shutil.copy(stamp, nbgrader_path.parent / "timestamp.txt")
+                atomic_write(nbgrader_path.parent / "timestamp.txt", stamp.read_bytes())
     atomic_write(out / "feedback" / f"{task.student}.html", feedback_html(result, graded_nb, release_nb))
     atomic_write(result_path(out, task.student), json.dumps(result.to_dict(), indent=1))
 

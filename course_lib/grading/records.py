@@ -13,6 +13,11 @@ class Status(str, enum.Enum):
     INVALID = "invalid"  # not a readable notebook
     TOO_BIG = "too big"  # over the size limits before anything ran
     ERROR = "error"  # the grader could not grade it (kernel did not start, worker crashed)
+    # Rows of the reports for what the submissions folder holds that is not a gradable
+    # submission; never graded, never written to the gradebook:
+    MISSING = "missing"  # a student (a folder, or a student of the gradebook) with no file of the assignment
+    NOT_NOTEBOOK = "not a notebook"  # a student's files hold no .ipynb
+    BAD_ID = "bad id"  # a name that cannot be a student id
 
 
 class CellStatus(str, enum.Enum):

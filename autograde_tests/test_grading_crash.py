@@ -1,0 +1,139 @@
+"""Crash safety: the grader killed with SIGKILL at any moment (from outside as soon as a
+result is on disk, after a result's gradebook row, inside a gradebook write, between the CSV
+and the summary), then run again, ends with the same gradebook rows, scores.csv, results and
+feedback pages as an uninterrupted run: nothing lost, nothing duplicated."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from course_lib.grading.autograde import KILL_AT, run_autograde
+from course_lib.grading.course import REPO_ROOT, Course
+from course_lib.grading.release import release
+
+from grading_fixtures import EXAMPLES, FIXTURE, FIXTURE_JUDGES, HERE, SETTINGS
+
+STUDENTS = ("mistake_softmax_no_max", "reference", "untouched")
+RUNNER = f"""
+import sys
+from pathlib import Path
+sys.path.insert(0, {str(HERE)!r})
+from grading_fixtures import FIXTURE, FIXTURE_JUDGES, SETTINGS
+from course_lib.grading.autograde import run_autograde
+from course_lib.grading.course import REPO_ROOT, Course
+
+if __name__ == "__main__":
+    build, folder, out = map(Path, sys.argv[1:4])
+    course = Course(root=REPO_ROOT, source=FIXTURE, build=build, judges=FIXTURE_JUDGES)
+    run_autograde(course, "tiny", folder, out=out, settings=SETTINGS, progress=False)
+"""
+
+
+def fixture_course(build: Path) -> Course:
+    course = Course(root=REPO_ROOT, source=FIXTURE, build=build, judges=FIXTURE_JUDGES)
+    release(course, "tiny")
+    return course
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process of process group ``pgid`` still runs (the killed grader's workers)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
+
+
+def start(script: Path, course: Course, folder: Path, out: Path, kill_at: str | None = None) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != KILL_AT} | ({KILL_AT: kill_at} if kill_at else {})
+    log = open(script.with_suffix(".log"), "w")
+    return subprocess.Popen([sys.executable, str(script), str(course.build), str(folder), str(out)], env=env,
+                            start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
+
+
+def finish(process: subprocess.Popen, log: Path) -> int:
+    """The grader's exit code; its workers must die with it (none may linger)."""
+    try:
+        process.wait(timeout=300)
+    finally:
+        deadline = time.monotonic() + 30
+        while group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        lingering = group_alive(process.pid)
+        if lingering:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert not lingering, "the grader's workers outlived it"
+    assert process.returncode in (0, -signal.SIGKILL), log.read_text()[-2000:]
+    return process.returncode
+
+
+def snapshot(course: Course, out: Path) -> dict:
+    """The gradebook's rows, scores.csv, the results (without timings) and the feedback pages' names."""
+    with Gradebook(course.db_url) as gb:
+        rows = []
+        for submission in gb.assignment_submissions("tiny"):
+            for notebook in submission.notebooks:
+                grades = sorted((g.name, g.auto_score, g.manual_score, g.needs_manual_grade) for g in notebook.grades)
+                rows.append((submission.student.id, notebook.name, notebook.flagged, grades))
+        students = sorted(s.id for s in gb.students)
+    results = {}
+    for path in sorted((out / "results").glob("*.json")):
+        data = json.loads(path.read_text())
+        for timing in ("seconds", "judge_seconds", "retried"):
+            data.pop(timing)
+        results[path.name] = data
+    return {"gradebook": sorted(rows), "students": students, "csv": (out / "scores.csv").read_text(),
+            "results": results, "feedback": sorted(p.name for p in (out / "feedback").iterdir()),
+            "formgrader": sorted(str(p.relative_to(course.nbgrader_dir)) for p in (course.nbgrader_dir / "autograded").rglob("*.ipynb")),
+            "leftovers": sorted(str(p) for p in [*out.rglob("*.tmp"), *course.nbgrader_dir.rglob("*.tmp")])}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("crash") / "submitted"
+    for student in STUDENTS:
+        (folder / student / "tiny").mkdir(parents=True)
+        shutil.copy(EXAMPLES / "tiny" / f"{student}.ipynb", folder / student / "tiny" / "tiny.ipynb")
+    (folder / "alice").mkdir()  # a row without a submission
+    return folder
+
+
+def test_killed_at_any_point_then_run_again_ends_as_an_uninterrupted_run(folder, tmp_path):
+    clean = fixture_course(tmp_path / "clean")
+    run_autograde(clean, "tiny", folder, out=tmp_path / "clean" / "out", settings=SETTINGS, progress=False)
+    expected = snapshot(clean, tmp_path / "clean" / "out")
+    assert len(expected["gradebook"]) == len(STUDENTS) and expected["leftovers"] == []
+
+    course, out = fixture_course(tmp_path / "crash"), tmp_path / "crash" / "out"
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER)
+    log = script.with_suffix(".log")
+    # 1. From outside, as soon as the first result file is on disk.
+    process = start(script, course, folder, out)
+    deadline = time.monotonic() + 300
+    while not list((out / "results").glob("*.json")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    assert finish(process, log) == -signal.SIGKILL
+    # 2. After a newly graded result's gradebook row (when any is left to grade), 3. inside a
+    # gradebook write, 4. between scores.csv and the summary.
+    # The workers died with the grader: what they were grading is graded again.
+    left = len(STUDENTS) - len(list((out / "results").glob("*.json")))
+    for point, killed in (("recorded:1", left > 0), ("gradebook:2", True), ("reports:1", True)):
+        assert finish(start(script, course, folder, out, point), log) == (-signal.SIGKILL if killed else 0), point
+    assert finish(start(script, course, folder, out), log) == 0
+    assert snapshot(course, out) == expected

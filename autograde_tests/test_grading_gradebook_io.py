@@ -1,0 +1,80 @@
+"""The roster into the gradebook (names, every bad line named, nothing half imported) and the
+gradebook out as the CSVs Canvas and Moodle import, through the CLI, on a real gradebook."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+from nbgrader.api import Gradebook
+
+from course_lib.grading.cli import main
+from course_lib.grading.course import REPO_ROOT, Course
+from course_lib.grading.record import write_gradebook
+from course_lib.grading.records import CellResult, CellStatus, Result, Status
+from course_lib.grading.release import release
+
+from grading_fixtures import FIXTURE, FIXTURE_JUDGES
+
+POINTS = {"cce_tests": 2.0, "softmax_tests": 3.0, "mean_accuracy_tests": 1.0}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gbio")
+    course = Course(root=REPO_ROOT, source=FIXTURE, build=root / "build", judges=FIXTURE_JUDGES)
+    release(course, "tiny")
+    return course
+
+
+def result(student: str, scores: dict[str, float]) -> Result:
+    return Result(student, "tiny", Status.GRADED, [CellResult(g, p, scores[g], CellStatus.PASSED if scores[g] == p else
+                                                               CellStatus.FAILED, "") for g, p in POINTS.items()])
+
+
+def test_a_bad_roster_names_every_bad_line_and_imports_nothing(course, tmp_path, capsys):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,first,last,email\nada,Ada,Lovelace,ada@uni.edu\njohn doe,John,Doe,jd@uni.edu\n"
+                      "ada,Ada,Again,a2@uni.edu\nbob,Bob,Byte,not-an-email\n")
+    assert main(["roster", str(roster), "--gradebook", str(course.gradebook)]) == 2
+    err = capsys.readouterr().err
+    assert "line 3: student id 'john doe'" in err and "line 4: student id 'ada' already on line 2" in err
+    assert "line 5: 'not-an-email' is not an email address" in err
+    with Gradebook(course.db_url) as gb:
+        assert [s.id for s in gb.students] == []
+
+
+def test_the_roster_names_students_and_the_exports_carry_the_grades(course, tmp_path, capsys):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,first,last,email\nada,Ada,Lovelace,ada@uni.edu\nalan,Alan,Turing,alan@uni.edu\n"
+                      "grace,Grace,Hopper,grace@uni.edu\n")
+    assert main(["roster", str(roster), "--gradebook", str(course.gradebook)]) == 0
+    assert "3 students imported" in capsys.readouterr().out
+    with Gradebook(course.db_url) as gb:
+        write_gradebook(gb, result("ada", {"cce_tests": 2.0, "softmax_tests": 1.5, "mean_accuracy_tests": 1.0}))
+        write_gradebook(gb, result("alan", {"cce_tests": 0.0, "softmax_tests": 3.0, "mean_accuracy_tests": 0.0}))
+        names = {s.id: (s.first_name, s.last_name, s.email) for s in gb.students}
+    assert names["ada"] == ("Ada", "Lovelace", "ada@uni.edu") and names["grace"] == ("Grace", "Hopper", "grace@uni.edu")
+    out = tmp_path / "export"
+    assert main(["export", "--gradebook", str(course.gradebook), "--out", str(out)]) == 0
+
+    canvas = list(csv.reader(open(out / "grades_canvas.csv")))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "tiny"]
+    assert canvas[1] == ["Points Possible", "", "", "", "", "6"]
+    assert canvas[2:] == [["Hopper, Grace", "", "grace", "", "", ""], ["Lovelace, Ada", "", "ada", "", "", "4.5"],
+                          ["Turing, Alan", "", "alan", "", "", "3"]]
+    moodle = list(csv.DictReader(open(out / "grades_moodle.csv")))
+    assert [(r["ID number"], r["Email address"], r["tiny"]) for r in moodle] == [
+        ("grace", "grace@uni.edu", ""), ("ada", "ada@uni.edu", "4.5"), ("alan", "alan@uni.edu", "3")]
+    cells = list(csv.DictReader(open(out / "grades_cells.csv")))
+    assert {(r["student"], r["grade_id"]): float(r["score"]) for r in cells} == {
+        ("ada", "cce_tests"): 2.0, ("ada", "mean_accuracy_tests"): 1.0, ("ada", "softmax_tests"): 1.5,
+        ("alan", "cce_tests"): 0.0, ("alan", "mean_accuracy_tests"): 0.0, ("alan", "softmax_tests"): 3.0}
+
+
+def test_the_roster_reads_a_file_without_a_header(course, tmp_path):
+    from course_lib.grading.gradebook_io import read_roster
+
+    roster = tmp_path / "plain.csv"
+    roster.write_text("\ufeffzoe,Zoe,Zed,zoe@uni.edu\n\nyan,Yan,,\n")
+    assert read_roster(roster) == [{"id": "zoe", "first_name": "Zoe", "last_name": "Zed", "email": "zoe@uni.edu"},
+                                   {"id": "yan", "first_name": "Yan", "last_name": "", "email": ""}]
