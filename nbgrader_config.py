@@ -31,6 +31,7 @@ _build = os.path.join(_root, "build", "nbgrader")
 os.makedirs(_build, exist_ok=True)  # sqlite needs the gradebook's folder
 
 c.CourseDirectory.root = _root
+c.CourseDirectory.course_id = "course_lib"  # course_lib.grading.course.COURSE_ID
 c.CourseDirectory.source_directory = "notebooks"
 c.CourseDirectory.release_directory = "build/nbgrader/release"
 c.CourseDirectory.submitted_directory = "build/nbgrader/submitted"
@@ -38,7 +39,9 @@ c.CourseDirectory.autograded_directory = "build/nbgrader/autograded"
 c.CourseDirectory.feedback_directory = "build/nbgrader/feedback"
 c.CourseDirectory.solution_directory = "build/nbgrader/solution"
 c.CourseDirectory.source_with_tests_directory = "build/nbgrader/source_with_tests"
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_build, "gradebook.db")
+# The gradebook: $COURSE_LIB_GRADEBOOK (a database URL, as `course-lib-grade --db` takes), else
+# the sqlite file under build/; the formgrader and plain nbgrader then read what the grader writes.
+c.CourseDirectory.db_url = os.environ.get("COURSE_LIB_GRADEBOOK") or "sqlite:///" + os.path.join(_build, "gradebook.db")
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
 
 c.GenerateAssignment.preprocessors = [

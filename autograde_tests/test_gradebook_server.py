@@ -103,3 +103,57 @@ def test_password_never_printed():
     with pytest.raises(GradebookError) as caught:
         open_gradebook("postgresql+psycopg://grader:hunter2@127.0.0.1:1/nothing")
     assert "hunter2" not in str(caught.value)
+
+
+def _autograde_run(course, names: list[str], folder: str, out: str, errors) -> None:
+    """One grader process: autograde ``names`` of the fixture's examples into the course's gradebook."""
+    import shutil
+
+    from course_lib.grading.autograde import autograde
+    from grading_fixtures import EXAMPLES, SETTINGS
+
+    try:
+        submissions = Path(folder)
+        submissions.mkdir(parents=True)
+        for name in names:
+            shutil.copy(EXAMPLES / "tiny" / f"{name}.ipynb", submissions / f"{name}.ipynb")
+        autograde(course, "tiny", submissions, out=Path(out), settings=SETTINGS, progress=False)
+    except Exception as error:  # noqa: BLE001 - reported to the test
+        errors.put(f"{names}: {type(error).__name__}: {error}")
+
+
+def test_two_autograde_runs_with_overlapping_students_share_one_postgres_gradebook(tmp_path):
+    """The real pipeline, twice at once, into one PostgreSQL gradebook (its own database):
+    release writes the assignment there, both runs write their students, every row right."""
+    import dataclasses
+
+    from course_lib.grading.release import release
+    from grading_fixtures import course_for, expected_scores
+
+    require_postgres()
+    use_tool_env()
+    first = ["reference", "untouched", "mistake_cce_no_clip", "mistake_softmax_wrong_axis"]
+    second = ["mistake_softmax_wrong_axis", "reference", "adv_sys_exit", "mistake_accuracy_rows"]
+    with postgres_server() as url:
+        course = dataclasses.replace(course_for("tiny", tmp_path / "build"), db=url)
+        assert course.db_url == url and course.gradebook_file_in_use is None
+        release(course, "tiny")
+        context = multiprocessing.get_context("spawn")
+        errors = context.Queue()
+        runs = [context.Process(target=_autograde_run, args=(course, names, str(tmp_path / f"sub{i}"), str(tmp_path / f"out{i}"), errors))
+                for i, names in enumerate((first, second))]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join(timeout=900)
+        failures = []
+        while not errors.empty():
+            failures.append(errors.get())
+        assert not failures, failures
+        assert [r.exitcode for r in runs] == [0, 0]
+        expected = expected_scores("tiny")
+        with open_gradebook(url) as gb:
+            submissions = gb.find_assignment("tiny").submissions
+            assert sorted(s.student_id for s in submissions) == sorted(set(first + second))
+            for submission in submissions:
+                assert submission.score == pytest.approx(sum(expected[submission.student_id]["scores"].values()))

@@ -9,7 +9,7 @@ from nbgrader.api import Gradebook
 
 from course_lib.grading.cli import main
 from course_lib.grading.course import REPO_ROOT, Course
-from course_lib.grading.record import write_gradebook
+from course_lib.grading.gradebook import write_gradebook
 from course_lib.grading.records import CellResult, CellStatus, Result, Status
 from course_lib.grading.release import release
 

@@ -223,13 +223,14 @@ def _check_gradebook(course: Course, assignment: str) -> None:
     from nbgrader.api import MissingEntry
 
     release_it = f"run `course-lib-grade release {assignment}` with this gradebook first"
-    if not course.gradebook.is_file():
-        raise FileNotFoundError(f"the gradebook {course.gradebook} does not exist: {release_it}")
+    path = course.gradebook_file_in_use
+    if path is not None and not path.is_file():
+        raise FileNotFoundError(f"the gradebook {path} does not exist: {release_it}")
     with open_gradebook(course.db_url) as gb:
         try:
             gb.find_assignment(assignment)
         except MissingEntry:
-            raise ValueError(f"the gradebook {course.gradebook} does not know assignment {assignment!r}: {release_it}") from None
+            raise ValueError(f"the gradebook {course.gradebook_label} does not know assignment {assignment!r}: {release_it}") from None
 
 
 def autograde(

@@ -4,7 +4,9 @@
   bundle [ASSIGNMENT ...]        release + the student folder and zip under build/student/
   autograde ASSIGNMENT FOLDER    grade a folder of submissions (nbgrader layout or <student>.ipynb);
                                  every other name of the folder is a row (missing, not a notebook,
-                                 bad id); a folder with no submission is an error (exit 2)
+                                 bad id); a folder with no submission is an error (exit 2);
+                                 --cluster tcp://HOST:PORT | local:N fans out on Dask,
+                                 --db URL writes a PostgreSQL (or any nbgrader) gradebook
   roster CSV                     students (id,first,last,email) into the gradebook: names in the
                                  formgrader, roster students without a submission reported missing
   export [--out DIR]             the gradebook as CSVs for Canvas and Moodle, and per graded cell
@@ -30,7 +32,8 @@ FIXTURE_JUDGES = REPO_ROOT / "autograde_tests" / "fixture_judges"
 def _settings(args):
     from course_lib.grading.autograde import Settings
 
-    return Settings(jobs=args.jobs, cell_timeout=args.cell_timeout, budget=args.budget, sandbox=not args.no_sandbox)
+    return Settings(jobs=args.jobs, cell_timeout=args.cell_timeout, budget=args.budget, sandbox=not args.no_sandbox,
+                    skip_demos=not args.run_demos, cluster=getattr(args, "cluster", None))
 
 
 def _add_limits(parser):
@@ -40,6 +43,14 @@ def _add_limits(parser):
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run the kernels WITHOUT the OS sandbox (bubblewrap), as your own user: a submission can then "
                              "read and change your files; warns on every run and marks every result")
+    parser.add_argument("--run-demos", action="store_true",
+                        help="also run the notebook's demo-only cells, which no graded cell needs (skipped by default)")
+
+
+def _add_cluster(parser):
+    parser.add_argument("--cluster", default=None, metavar="ADDRESS",
+                        help="grade on a Dask cluster: tcp://HOST:PORT of a running scheduler, or local:N for N local "
+                             "worker processes (needs the cluster extra; each worker grades in the same sandbox)")
 
 
 def _release_all(course: Course, assignments: list[str]) -> list[str]:
@@ -71,32 +82,37 @@ def _grade(course: Course, assignment: str, folder: Path, args, out: Path | None
     print(f"\n  scores CSV : {run.out / 'scores.csv'}")
     print(f"  feedback   : {run.out / 'feedback'}/<student>.html")
     print(f"  summary    : {run.out / 'summary'} (summary.txt, hist_<test>.png)")
-    print(f"  gradebook  : {course.gradebook}\n")
+    print(f"  gradebook  : {course.gradebook_label}\n")
 
 
 def _require_gradebook(course: Course) -> None:
-    if not course.gradebook.is_file():
-        raise FileNotFoundError(f"the gradebook {course.gradebook} does not exist: run `course-lib-grade release` first")
+    path = course.gradebook_file_in_use
+    if path is not None and not path.is_file():
+        raise FileNotFoundError(f"the gradebook {path} does not exist: run `course-lib-grade release` first")
 
 
 def _course(args) -> Course:
-    """The project's course, with the gradebook of ``--gradebook`` if given."""
-    gradebook = getattr(args, "gradebook", None)
-    if gradebook is None:
-        return Course()
-    course = dataclasses.replace(Course(), gradebook_file=gradebook.resolve())
-    if args.command == "release":
-        course.gradebook.parent.mkdir(parents=True, exist_ok=True)
+    """The project's course, with the gradebook of ``--db`` or ``--gradebook`` if given."""
+    gradebook, db = getattr(args, "gradebook", None), getattr(args, "db", None)
+    if gradebook is not None and db is not None:
+        raise ValueError("give the gradebook as --db URL or as --gradebook FILE, not both")
+    course = dataclasses.replace(Course(), gradebook_file=gradebook.resolve() if gradebook else None, db=db)
+    path = course.gradebook_file_in_use
+    if args.command == "release" and path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     return course
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course-lib-grade", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    gradebook_help = "nbgrader's gradebook file (default: build/nbgrader/gradebook.db)"
+    gradebook_help = "nbgrader's gradebook as an sqlite file (default: build/nbgrader/gradebook.db)"
+    db_help = ("nbgrader's gradebook as a database URL, e.g. postgresql+psycopg://user@host:5432/course "
+               "(default: $COURSE_LIB_GRADEBOOK, else the sqlite file)")
     p = commands.add_parser("release", help="student release with ? blanks")
     p.add_argument("assignments", nargs="*")
     p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
+    p.add_argument("--db", default=None, metavar="URL", help=db_help)
     p = commands.add_parser("bundle", help="release and write the student folder and zip")
     p.add_argument("assignments", nargs="*")
     p = commands.add_parser("autograde", help="grade a folder of submissions")
@@ -105,13 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None,
                    help="where results, feedback, scores.csv and the summary go (default: build/grading/ASSIGNMENT)")
     p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
+    p.add_argument("--db", default=None, metavar="URL", help=db_help)
     _add_limits(p)
+    _add_cluster(p)
     p = commands.add_parser("roster", help="import the students (CSV of id,first,last,email) into the gradebook")
     p.add_argument("csv", type=Path)
     p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
+    p.add_argument("--db", default=None, metavar="URL", help=db_help)
     p = commands.add_parser("export", help="the gradebook as CSVs for Canvas and Moodle, and per graded cell")
     p.add_argument("--out", type=Path, default=None, help="folder of the CSVs (default: build/grading/export)")
     p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
+    p.add_argument("--db", default=None, metavar="URL", help=db_help)
     p = commands.add_parser("validate", help="run a notebook; exit 1 if any test fails")
     p.add_argument("notebook", type=Path)
     p = commands.add_parser("demo", help="release, bundle and autograde the shipped examples")
@@ -132,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             from course_lib.grading.gradebook_io import import_roster
 
             _require_gradebook(course)
-            print(f"{import_roster(course.db_url, args.csv)} students imported into {course.gradebook}")
+            print(f"{import_roster(course.db_url, args.csv)} students imported into {course.gradebook_label}")
         elif args.command == "export":
             from course_lib.grading.gradebook_io import export_grades
 
@@ -145,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             return validate_main(str(args.notebook))
         elif args.command == "demo":
             return demo(course, args)
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
+    except (FileNotFoundError, ValueError, RuntimeError) as error:  # GradebookError, ClusterError included
         print(f"course-lib-grade: {error}", file=sys.stderr)
         return 2
     return 0

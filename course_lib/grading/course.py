@@ -10,19 +10,25 @@ from pathlib import Path
 import nbformat
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# nbgrader's course id (CourseDirectory.course_id): the gradebook's assignments belong to it. It
+# must be set: with nbgrader's empty default no course row exists, which sqlite lets pass and a
+# server database (PostgreSQL enforces foreign keys) refuses.
+COURSE_ID = "course_lib"
 
 
 @dataclass(frozen=True)
 class Course:
     """A course tree: ``source`` holds ``<assignment>/<assignment>.ipynb``, ``judges`` the
     judge module ``<assignment>.py`` of each; everything the pipeline writes goes under ``build``
-    except the gradebook when ``gradebook_file`` names another one."""
+    except the gradebook when ``db`` (a database URL) or ``gradebook_file`` (an sqlite file)
+    names another one (see ``db_url``)."""
 
     root: Path = REPO_ROOT
     source: Path = REPO_ROOT / "notebooks"
     build: Path = REPO_ROOT / "build"
     judges: Path = REPO_ROOT / "course_lib" / "judges"
     gradebook_file: Path | None = None
+    db: str | None = None
 
     @property
     def nbgrader_dir(self) -> Path:
@@ -41,7 +47,27 @@ class Course:
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.gradebook}"
+        """The gradebook's URL: ``db`` (``--db``), else the sqlite ``gradebook_file``
+        (``--gradebook``), else $COURSE_LIB_GRADEBOOK, else ``build/nbgrader/gradebook.db``."""
+        from course_lib.grading.gradebook import gradebook_url
+
+        if self.db is None and self.gradebook_file is not None:
+            return f"sqlite:///{self.gradebook}"
+        return gradebook_url(f"sqlite:///{self.gradebook}", self.db)
+
+    @property
+    def gradebook_file_in_use(self) -> Path | None:
+        """The sqlite file the gradebook lives in, or None for a database server."""
+        url = self.db_url
+        return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+    @property
+    def gradebook_label(self) -> str:
+        """Where the gradebook is, fit to print (a server URL without its password)."""
+        from course_lib.grading.gradebook import describe
+
+        path = self.gradebook_file_in_use
+        return str(path) if path is not None else describe(self.db_url)
 
     def assignments(self) -> list[str]:
         """Assignments: folders of the source directory holding a notebook of the same name."""
@@ -76,6 +102,7 @@ class Course:
             f"--CourseDirectory.source_directory={self.source.relative_to(self.root) if self.source.is_relative_to(self.root) else self.source}",
             f"--CourseDirectory.release_directory={self.release}",
             f"--CourseDirectory.db_url={self.db_url}",
+            f"--CourseDirectory.course_id={COURSE_ID}",
         ]
 
 

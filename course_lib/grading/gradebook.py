@@ -46,11 +46,21 @@ def describe(url: str) -> str:
 
 
 def open_gradebook(url: str):
-    """nbgrader's gradebook at ``url`` (opened once per run: opening it runs alembic)."""
+    """nbgrader's gradebook at ``url``, of the course ``COURSE_ID`` (opened once per run:
+    opening it runs alembic; two graders opening a new one at once may both create the course
+    row: retried)."""
     from nbgrader.api import Gradebook
 
+    from course_lib.grading.course import COURSE_ID
+
     try:
-        return Gradebook(url)
+        for attempt in range(ATTEMPTS):
+            try:
+                return Gradebook(url, course_id=COURSE_ID)
+            except Exception as error:  # noqa: BLE001 - filtered by _conflict
+                if not _conflict(error) or attempt == ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
     except ModuleNotFoundError as error:
         raise GradebookError(f"the gradebook {describe(url)} needs the Python package {error.name!r}; "
                              "for PostgreSQL: pip install -e '.[postgres]'") from None

@@ -18,7 +18,8 @@ import io
 import warnings
 from pathlib import Path
 
-from course_lib.grading.record import atomic_write, open_gradebook
+from course_lib.grading.gradebook import open_gradebook
+from course_lib.grading.record import atomic_write
 from course_lib.grading.submissions import BAD_ID_RULE, STUDENT_ID
 
 ROSTER_COLUMNS = {"id": "id", "student": "id", "first": "first_name", "first_name": "first_name",
