@@ -29,7 +29,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from course_lib.probe import MIME as PROBE_MIME
-from course_lib.grading.sandbox import KERNEL_NAME, PLAIN_KERNEL_NAME, SandboxLimits, SandboxMounts, prepare_kernel, remove_cgroups
+from course_lib.grading.sandbox import (FONT_CACHE, KERNEL_NAME, PLAIN_KERNEL_NAME, SandboxLimits, SandboxMounts, font_cache_files,
+                                        prepare_kernel, remove_cgroups)
 
 MESSAGE_LIMIT = 8 * 1024**2        # bytes of one ZMQ message from the kernel
 OUTPUT_ITEM_LIMIT = 100_000        # characters of one output (stream, display, result, error)
@@ -203,7 +204,7 @@ def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox,
         scratch = Path(tempfile.mkdtemp(prefix="course-lib-kernel-"))
         run = scratch / "run"
         files = sorted(p for p in Path(workdir).iterdir() if p.is_file())
-        config = prepare_kernel(run, sandbox.mounts, files, sandbox.limits)
+        config = prepare_kernel(run, sandbox.mounts, files, sandbox.limits, font_cache_files(Path(kernel_dir) / FONT_CACHE))
         cgroups = config.cgroups
         km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
                                 ip=str(run / "kernel"), connection_file=str(run / "kernel.json"))
