@@ -128,3 +128,51 @@ def test_the_sandbox_holds_for_an_ordinary_user(unprivileged_run):
     assert got["source"].startswith("failed: ") and got["out"].startswith("failed: "), got
     assert not [p for p in os.listdir("/tmp") if MARK in p] and not list(build.rglob(f"*{MARK}*"))
     assert [p for p in processes if MARK in p[2]] == []  # the sleeper died with its sandbox
+
+
+NO_USERNS = """
+import ctypes, os, sys
+ready, mapped = int(sys.argv[1]), int(sys.argv[2])
+if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:  # CLONE_NEWUSER
+    print("SKIP unshare(CLONE_NEWUSER) failed:", os.strerror(ctypes.get_errno()))
+    sys.exit(0)
+from course_lib.grading.sandbox import sandbox_problem  # imported while the Python installation is readable
+os.write(ready, b"1")
+os.read(mapped, 1)
+with open("/proc/sys/user/max_user_namespaces", "w") as limit:
+    limit.write("0")  # within this user namespace only: no user namespace can be made below it
+os.setgroups([])
+os.setresgid(65534, 65534, 65534)
+os.setresuid(65534, 65534, 65534)
+print("PROBLEM", sandbox_problem())
+"""
+
+
+def test_without_user_namespaces_an_ordinary_user_is_told_what_is_missing():
+    """User namespaces disabled (for real, in a user namespace of the test's own whose
+    max_user_namespaces is 0): the sandbox's check says so and how to allow them."""
+    require_bwrap()
+    if os.geteuid() != 0:
+        pytest.skip("the test makes a user namespace with uid 65534 mapped, which needs root")
+    to_parent, to_child = os.pipe(), os.pipe()
+    child = subprocess.Popen([sys.executable, "-c", NO_USERNS, str(to_parent[1]), str(to_child[0])],
+                             pass_fds=(to_parent[1], to_child[0]), stdout=subprocess.PIPE, text=True,
+                             env={"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)})
+    try:
+        os.close(to_parent[1])
+        os.close(to_child[0])
+        if os.read(to_parent[0], 1) == b"1":
+            for name in ("uid_map", "gid_map"):
+                Path(f"/proc/{child.pid}/{name}").write_text("0 0 65536\n")
+            os.write(to_child[1], b"1")
+        out, _ = child.communicate(timeout=60)
+    finally:
+        os.close(to_parent[0])
+        os.close(to_child[1])
+        child.kill()
+    if out.startswith("SKIP"):
+        pytest.skip(out[5:].strip())
+    assert out.startswith("PROBLEM "), out
+    problem = out[len("PROBLEM "):]
+    assert "cannot make user namespaces" in problem and "max_user_namespaces" in problem and "--no-sandbox" in problem, problem
+    assert "apt-get install" not in problem  # bubblewrap is there: the message does not send them to install it

@@ -56,9 +56,10 @@ SANDBOX_UID = 65534                       # the uid/gid the kernel sees inside (
 # processes alive at once).
 UID_BASE = 0x60000000
 
-INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`) and allow "
-                "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
-                "user.max_user_namespaces > 0), or grade without isolation with --no-sandbox")
+USERNS_HINT = ("allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
+               "user.max_user_namespaces > 0; on Ubuntu 24.04 and later also "
+               "kernel.apparmor_restrict_unprivileged_userns=0), or grade without isolation with --no-sandbox")
+INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`) and " + USERNS_HINT
 
 
 class SandboxUnavailable(RuntimeError):
@@ -208,7 +209,10 @@ def sandbox_problem() -> str | None:
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bubblewrap could not be run ({error}): {INSTALL_HINT}"
     if done.returncode != 0:
-        return f"bubblewrap cannot build the sandbox here ({done.stderr.strip()[:300]}): {INSTALL_HINT}"
+        why = done.stderr.strip()[:300]
+        if "namespace" in why.lower():
+            return f"bubblewrap is installed but this user cannot make user namespaces here ({why}): {USERNS_HINT}"
+        return f"bubblewrap cannot build the sandbox here ({why}): {INSTALL_HINT}"
     return None
 
 
