@@ -11,6 +11,12 @@ Target (issue 5): <= 1.5 s per submission amortised beyond the notebook's own ru
 >= 1.7x from 2 workers.
 
     .venv/bin/python benchmarks/autograde_speed.py [--n 40] [--repeats 2] [--skip-plain]
+    .venv/bin/python benchmarks/autograde_speed.py --kernel-pairs 12   # the sandbox's cost alone
+
+--kernel-pairs N runs one small notebook (numpy, matplotlib, course_lib, a plot) N times with
+and N times without the sandbox, alternating, and prints the overhead per kernel: the median
+of the pairs' differences and fastest against fastest (steadier than whole runs on a loaded
+machine).
 """
 from __future__ import annotations
 
@@ -85,12 +91,50 @@ def plain_nbgrader(course: Course, submitted: Path, autograded: Path, students: 
     return time.perf_counter() - start
 
 
+PAIR_CELL = "import numpy as np\nimport matplotlib.pyplot as plt\nfrom course_lib import one_hot\nplt.plot(np.arange(3)); plt.show()"
+
+
+def kernel_pairs(count: int) -> None:
+    """The sandbox's own cost per kernel: PAIR_CELL run with and without it, alternating."""
+    from course_lib.grading.autograde import prepare_sandbox
+    from course_lib.grading.course import REPO_ROOT
+    from course_lib.grading.execute import ExecutionLimits, Sandbox, run_graded_notebook
+    from course_lib.grading.sandbox import SandboxMounts, kernel_env
+
+    with tempfile.TemporaryDirectory(prefix="sandbox-pairs-") as tmp:
+        tmp = Path(tmp)
+        tree, kernels = prepare_sandbox(tmp / "out", Settings().memory)
+        data = str(REPO_ROOT / "data")
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for index in range(count):
+            for sandboxed in ((True, False) if index % 2 == 0 else (False, True)):
+                nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PAIR_CELL)])
+                work = tmp / f"work-{index}-{sandboxed}"
+                work.mkdir()
+                env = dict(kernel_env(str(tree), data, str(work)), PATH="/usr/local/bin:/usr/bin:/bin")
+                start = time.perf_counter()
+                run = run_graded_notebook(nb, set(), work, kernels, env, ExecutionLimits(cell_timeout=60), tmp / "log.txt",
+                                          sandbox=Sandbox(SandboxMounts(str(tree), data)) if sandboxed else None)
+                times[sandboxed].append(time.perf_counter() - start)
+                assert run.status == {0: "ok"}, (run, nb.cells[0].outputs)
+        pairs = [a - b for a, b in zip(times[True], times[False])]
+        for sandboxed in (True, False):
+            print(f"{'sandboxed' if sandboxed else '--no-sandbox':13s} s per kernel: fastest {min(times[sandboxed]):.2f}, "
+                  f"median {statistics.median(times[sandboxed]):.2f}")
+        print(f"sandbox overhead per kernel: {statistics.median(pairs):.2f} s (median of {count} pairs), "
+              f"{min(times[True]) - min(times[False]):.2f} s (fastest against fastest); target <= 0.3 s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=40, help="submissions (default 40)")
     parser.add_argument("--repeats", type=int, default=2, help="pairs of 1-worker runs with and without the sandbox (default 2)")
     parser.add_argument("--skip-plain", action="store_true", help="skip plain nbgrader (the slow peer)")
+    parser.add_argument("--kernel-pairs", type=int, default=0, metavar="N", help="only the sandbox's cost per kernel, N pairs")
     args = parser.parse_args()
+    if args.kernel_pairs:
+        kernel_pairs(args.kernel_pairs)
+        return
     with tempfile.TemporaryDirectory(prefix="autograde-bench-") as tmp:
         tmp = Path(tmp)
         course = Course(build=tmp / "build")
