@@ -16,10 +16,10 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from queue import Empty
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 import zmq
