@@ -3,9 +3,10 @@ it off), a per-cell timeout, a whole-notebook budget, bounded output, a kernel t
 interrupts killed, a port collision retried once (TCP, without the sandbox).
 
 Everything read back from the kernel is bounded before it is parsed or stored: ZMQ refuses
-any message over MESSAGE_LIMIT bytes (the connection is dropped before the message is read),
-and each output of any kind, each cell's outputs and the whole notebook's are capped in
-characters.
+any message over MESSAGE_LIMIT bytes (the connection is dropped before the message is read;
+the grader notes it on the cell and connects the output channel again, or stops the notebook
+when another channel was cut), and each output of any kind, each cell's outputs and the whole
+notebook's are capped in characters.
 
 Whether a graded cell passes is not decided here: after each graded cell ``after_graded`` gets
 a ``Prober`` that runs the judge's probes in the kernel (see ``pipeline`` and ``judge``).
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 import zmq
@@ -27,11 +29,15 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+from zmq.utils.monitor import parse_monitor_message
 
 from course_lib.probe import MIME as PROBE_MIME
-from course_lib.grading.sandbox import KERNEL_NAME, PLAIN_KERNEL_NAME, SandboxLimits, SandboxMounts, prepare_kernel, remove_cgroups
+from course_lib.grading.sandbox import (FONT_CACHE, KERNEL_NAME, PLAIN_KERNEL_NAME, SandboxLimits, SandboxMounts, font_cache_files,
+                                        prepare_kernel, remove_cgroups)
 
 MESSAGE_LIMIT = 8 * 1024**2        # bytes of one ZMQ message from the kernel
+MAX_RECONNECTS = 3                 # output channels cut by oversized messages before the notebook stops
+RECONNECT_TIMEOUT = 10.0           # seconds for a new output channel to hear from the kernel
 OUTPUT_ITEM_LIMIT = 100_000        # characters of one output (stream, display, result, error)
 OUTPUT_LIMIT = 200_000             # characters of output kept per cell
 NOTEBOOK_OUTPUT_LIMIT = 2_000_000  # characters of output kept per notebook
@@ -54,14 +60,16 @@ AfterGraded = Callable[[int, "Prober | None"], None]
 @dataclass
 class Execution:
     """What running a notebook did: per code cell ``ok``/``error``/``timeout``/``not run``,
-    why the run stopped early (if it did), and how many
-    processes of the sandbox were still alive after the kernel's shutdown (and were killed)."""
+    why the run stopped early (if it did), how many processes of the sandbox were still alive
+    after the kernel's shutdown (and were killed), and the cells whose output channel was cut
+    by a message over MESSAGE_LIMIT (and connected again)."""
 
     status: dict[int, str] = field(default_factory=dict)
     stopped: str | None = None
     retried: str | None = None
     seconds: float = 0.0
     leftovers: int = 0
+    cut: list[int] = field(default_factory=list)  # cells that sent a message over MESSAGE_LIMIT
 
 
 class KernelStartError(RuntimeError):
@@ -78,6 +86,18 @@ class Sandbox:
 
     mounts: SandboxMounts
     limits: SandboxLimits = SandboxLimits()
+
+
+WATCHED_EVENTS = zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_DELAYED | zmq.EVENT_CONNECT_RETRIED
+
+
+class ChannelCut(RuntimeError):
+    """ZMQ dropped a connection to the kernel (a message over MESSAGE_LIMIT) and the grader
+    cannot go on with this kernel; the message says why in the student's terms."""
+
+
+TOO_BIG_NOTE = (f"[the kernel sent a message over the {MESSAGE_LIMIT // 1024**2} MB limit: it was dropped unread, "
+                f"with the rest of this cell's output]")
 
 
 class BoundedKernelClient(AsyncKernelClient):
@@ -119,6 +139,74 @@ class LimitedClient(NotebookClient):
     notebook_used: int = 0
     probe_limit: int | None = None
     probe_oversize: bool = False
+    cut: bool = False          # an output channel was cut since the caller reset this (and connected again)
+    reconnects: int = 0
+    monitors: dict | None = None
+
+    async def watch_channels(self) -> None:
+        """Watch the connections to the kernel: ZMQ drops one whose message is over
+        MESSAGE_LIMIT bytes (and would never connect it again)."""
+        self.monitors = {}
+        for name in ("iopub", "shell", "stdin", "control"):
+            channel = getattr(self.kc, f"_{name}_channel", None)
+            if channel is not None and channel.socket is not None:
+                self.monitors[name] = channel.socket.get_monitor_socket(WATCHED_EVENTS)
+
+    def unwatch_channels(self) -> None:
+        for monitor in (self.monitors or {}).values():
+            monitor.close(linger=0)
+        self.monitors = None
+
+    async def _cut_channels(self) -> list[str]:
+        """The channels ZMQ cut since the last look: disconnected and not trying again (a
+        socket the kernel closed is retried; one cut for a message over the limit never is)."""
+        cut = []
+        for name, monitor in (self.monitors or {}).items():
+            state = None
+            while await monitor.poll(0):
+                event = parse_monitor_message(await monitor.recv_multipart())["event"]
+                state = "cut" if event == zmq.EVENT_DISCONNECTED else "retrying"
+            if state == "cut":
+                cut.append(name)
+        return cut
+
+    async def _reconnect_output(self) -> None:
+        """A new output (iopub) channel, ready once it hears from the kernel."""
+        kc = self.kc
+        self.monitors.pop("iopub").close(linger=0)
+        kc._iopub_channel.close()
+        kc._iopub_channel = None
+        channel = kc.iopub_channel
+        channel.start()
+        self.monitors["iopub"] = channel.socket.get_monitor_socket(WATCHED_EVENTS)
+        deadline = time.monotonic() + RECONNECT_TIMEOUT
+        while time.monotonic() < deadline:
+            kc.kernel_info()  # its busy/idle (or ipykernel's welcome) shows the channel works
+            try:
+                await channel.get_msg(timeout=0.5)
+                return
+            except Empty:
+                continue
+        raise ChannelCut("the kernel's output channel could not be connected again after it sent a message over "
+                         f"the {MESSAGE_LIMIT // 1024**2} MB limit")
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        cut = await self._cut_channels()
+        if not cut:
+            return result
+        other = [name for name in cut if name != "iopub"]
+        if other:
+            raise ChannelCut(f"the kernel sent a message over the {MESSAGE_LIMIT // 1024**2} MB limit on its "
+                             f"{other[0]} channel, which was cut")
+        self.cut, self.reconnects = True, self.reconnects + 1
+        if self.reconnects > MAX_RECONNECTS:
+            raise ChannelCut(f"the kernel sent messages over the {MESSAGE_LIMIT // 1024**2} MB limit "
+                             f"{self.reconnects} times; the grader stopped it")
+        await self._reconnect_output()
+        return result
+
+    execute_cell = run_sync(async_execute_cell)  # nbclient binds its own at class creation
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timed_out = True
@@ -203,7 +291,7 @@ def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox,
         scratch = Path(tempfile.mkdtemp(prefix="course-lib-kernel-"))
         run = scratch / "run"
         files = sorted(p for p in Path(workdir).iterdir() if p.is_file())
-        config = prepare_kernel(run, sandbox.mounts, files, sandbox.limits)
+        config = prepare_kernel(run, sandbox.mounts, files, sandbox.limits, font_cache_files(Path(kernel_dir) / FONT_CACHE))
         cgroups = config.cgroups
         km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
                                 ip=str(run / "kernel"), connection_file=str(run / "kernel.json"))
@@ -229,6 +317,7 @@ def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox,
             try:
                 client.start_new_kernel(env=env, stderr=log, stdout=log)
                 client.start_new_kernel_client()
+                run_sync(client.watch_channels)()
             except Exception as error:
                 log.flush()
                 text = Path(log_path).read_text(errors="replace")[-20_000:]
@@ -242,6 +331,7 @@ def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox,
             finally:
                 # The client does not own a kernel manager it was given: stop the kernel here.
                 try:
+                    client.unwatch_channels()
                     if client.kc is not None:
                         client.kc.stop_channels()
                 except Exception:
@@ -272,7 +362,7 @@ def _run_cells(client, km, nb, graded, limits, start, execution, after_graded) -
             execution.status[index] = "not run"
             continue
         client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
-        client.timed_out = False
+        client.timed_out = client.cut = False
         try:
             client.execute_cell(cell, index)
             if client.timed_out:
@@ -285,6 +375,14 @@ def _run_cells(client, km, nb, graded, limits, start, execution, after_graded) -
             else:
                 failed = any(o.output_type == "error" for o in cell.outputs)
                 execution.status[index] = "error" if failed else "ok"
+            if client.cut:
+                cell.outputs.append(nbformat.v4.new_output("display_data", data={"text/plain": TOO_BIG_NOTE},
+                                                           metadata={"course_lib_cut": True}))
+                execution.cut.append(index)
+        except ChannelCut as error:
+            execution.status[index] = "error"
+            cell.outputs.append(nbformat.v4.new_output("error", ename="ChannelCut", evalue=str(error), traceback=[]))
+            execution.stopped = f"cell {index}: {error}"
         except DeadKernelError:
             execution.status[index] = "error"
             cell.outputs.append(nbformat.v4.new_output(
@@ -330,10 +428,13 @@ class Prober:
         cell = nbformat.v4.new_code_cell(code)
         saved = client.nb.cells[self.index]
         client.timeout = max(1, int(self.limits.cell_timeout))
-        client.timed_out = False
+        client.timed_out = client.cut = False
         client.probe_limit, client.probe_oversize = PROBE_REPLY_LIMIT, False
         try:
             client.execute_cell(cell, self.index, store_history=False)
+        except ChannelCut as error:
+            execution.stopped = f"the tests of cell {self.index}: {error}"
+            raise ProbeFailed(str(error)) from None
         except DeadKernelError:
             execution.stopped = f"the kernel died while the tests of cell {self.index} called your code"
             raise ProbeFailed("the kernel died while the tests called your code (os._exit, a crash or the memory limit)") from None
@@ -348,6 +449,8 @@ class Prober:
             if not _responsive(client, self.index):
                 execution.stopped = f"the tests of cell {self.index} ran over the {limit} s limit and the kernel ignored the interrupt"
             raise ProbeFailed(f"your code did not finish within {limit} s when the tests called it")
+        if client.cut:
+            raise ProbeFailed(f"what your code sent back was over the {MESSAGE_LIMIT // 1024**2} MB message limit")
         if client.probe_oversize:
             raise ProbeFailed("what your code returned was larger than the grader accepts")
         replies = [o for o in cell.outputs if o.get("output_type") == "display_data" and PROBE_MIME in o.get("data", {})]

@@ -76,7 +76,7 @@ def _probe_runner(prober, limits):
 def grade_submission(task: Task) -> Result:
     """Grade one submission (runs in a worker process); writes and returns its result."""
     from course_lib.grading.demos import skip_demo_cells
-    from course_lib.grading.execute import ExecutionLimits, KernelStartError, Sandbox, run_graded_notebook
+    from course_lib.grading.execute import MESSAGE_LIMIT, ExecutionLimits, KernelStartError, Sandbox, run_graded_notebook
     from course_lib.grading.judge import judge_cell, load_judge
     from course_lib.grading.read import Unreadable, read_submission
     from course_lib.grading.record import write_result
@@ -139,6 +139,8 @@ def grade_submission(task: Task) -> Result:
             # machine says nothing about the submission.
             notes += [f"cell {i} did not finish within the time limit"
                       for i, state in sorted(execution.status.items()) if state == "timeout" and i in rebuilt.student_cells]
+            notes += [f"cell {i} sent a message over the {MESSAGE_LIMIT // 1024**2} MB limit: it was dropped unread with "
+                      f"the rest of that cell's output" for i in execution.cut]
             if execution.stopped:
                 notes.append(execution.stopped)
             if execution.leftovers:

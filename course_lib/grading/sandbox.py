@@ -20,16 +20,15 @@ seconds, processes, file size, open files (rlimits), the working folder's and /t
 (tmpfs), and where the machine offers cgroup v1 controllers a memory, pids and cpu cgroup per
 kernel whose leftover processes are killed when the kernel ends.
 
-This module is used twice: imported by the grader (the command line, the probe, the cgroups),
-and run as the kernelspec's launcher, ``python -I -S sandbox.py <connection file>``, which
-does the privileged steps (a private mount namespace making the Python installation reachable
-when it lies under an unreachable folder such as /root, joining the cgroups, the rlimits) and
-then replaces itself with ``setpriv ... bwrap ... python kernel_main.py``. It therefore
-imports only the standard library.
+The grader builds each kernel's command line and limits here (``prepare_kernel``) and writes
+them next to the connection file; the kernelspec's launcher (``launcher.py``, a few standard
+modules only, so that it starts fast) then does the privileged steps and replaces itself with
+``setpriv ... bwrap ... python kernel_main.py``. This module imports only the standard library.
 """
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import shutil
 import stat
@@ -39,11 +38,13 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from course_lib.grading.launcher import CONFIG_NAME  # next to the connection file, read by the launcher
+
 KERNEL_NAME = "course-lib-sandbox"        # the kernel in its bwrap sandbox
 PLAIN_KERNEL_NAME = "course-lib-plain"    # --no-sandbox: the same kernel as the grader's user
 DEFAULT_MEMORY = 3 * 1024**3
 STUDENT_EXCLUDE = ("solutions", "judges", "__pycache__")
-CONFIG_NAME = "sandbox.json"              # next to the connection file, read by the launcher
+FONT_CACHE = "matplotlib-cache"           # in the kernelspec folder: matplotlib's font list, built once
 
 # Fixed paths inside the sandbox.
 TREE = "/grading/tree"
@@ -55,9 +56,10 @@ SANDBOX_UID = 65534                       # the uid/gid the kernel sees inside (
 # processes alive at once).
 UID_BASE = 0x60000000
 
-INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`) and allow "
-                "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
-                "user.max_user_namespaces > 0), or grade without isolation with --no-sandbox")
+USERNS_HINT = ("allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
+               "user.max_user_namespaces > 0; on Ubuntu 24.04 and later also "
+               "kernel.apparmor_restrict_unprivileged_userns=0), or grade without isolation with --no-sandbox")
+INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`) and " + USERNS_HINT
 
 
 class SandboxUnavailable(RuntimeError):
@@ -100,13 +102,17 @@ def kernel_main_path() -> Path:
     return Path(__file__).resolve().with_name("kernel_main.py")
 
 
+def launcher_path() -> Path:
+    return Path(__file__).resolve().with_name("launcher.py")
+
+
 def write_kernelspec(folder: Path, memory_bytes: int = DEFAULT_MEMORY) -> Path:
     """Write the two grading kernelspecs into ``folder``: ``KERNEL_NAME`` (the kernel in its
     sandbox, started by this module's launcher) and ``PLAIN_KERNEL_NAME`` (no isolation, for
-    --no-sandbox); returns ``folder``."""
+    --no-sandbox), and matplotlib's font list in ``folder/FONT_CACHE``; returns ``folder``."""
     specs = {
         KERNEL_NAME: {
-            "argv": [sys.executable, "-I", "-S", str(Path(__file__).resolve()), "{connection_file}"],
+            "argv": [sys.executable, "-I", "-S", str(launcher_path()), "{connection_file}"],
             "display_name": "course_lib autograde sandbox",
             "language": "python",
             # bwrap does not forward signals: interrupts travel as control messages.
@@ -121,7 +127,32 @@ def write_kernelspec(folder: Path, memory_bytes: int = DEFAULT_MEMORY) -> Path:
     for name, spec in specs.items():
         (folder / name).mkdir(parents=True, exist_ok=True)
         (folder / name / "kernel.json").write_text(json.dumps(spec, indent=1))
+    if not font_cache_files(folder / FONT_CACHE):
+        build_font_cache(folder / FONT_CACHE)
     return folder
+
+
+def build_font_cache(folder: Path) -> list[Path]:
+    """Build matplotlib's font list once in ``folder`` as a kernel would (the same Python and
+    fonts, an empty home), so that no kernel rebuilds it in its fresh /tmp (0.3 to 1 s each);
+    returns the cache files (none when matplotlib is missing or the build fails)."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(folder), "MPLCONFIGDIR": str(folder), "MPLBACKEND": "Agg"}
+    try:
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, cwd=folder,
+                       capture_output=True, timeout=120, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return font_cache_files(folder)
+
+
+def font_cache_files(folder: Path) -> list[Path]:
+    """The font list files ``build_font_cache`` left in ``folder``."""
+    return sorted(Path(folder).glob("fontlist-*.json"))
 
 
 def kernel_env(tree: str, data: str, work: str) -> dict[str, str]:
@@ -143,7 +174,7 @@ def _uid_drop() -> list[str]:
     if os.geteuid() != 0:
         return []
     uid = UID_BASE + os.getpid()
-    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs"]
+    return [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs"]
 
 
 def _system_binds() -> list[str]:
@@ -178,7 +209,10 @@ def sandbox_problem() -> str | None:
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bubblewrap could not be run ({error}): {INSTALL_HINT}"
     if done.returncode != 0:
-        return f"bubblewrap cannot build the sandbox here ({done.stderr.strip()[:300]}): {INSTALL_HINT}"
+        why = done.stderr.strip()[:300]
+        if "namespace" in why.lower():
+            return f"bubblewrap is installed but this user cannot make user namespaces here ({why}): {USERNS_HINT}"
+        return f"bubblewrap cannot build the sandbox here ({why}): {INSTALL_HINT}"
     return None
 
 
@@ -289,9 +323,10 @@ def _reachable(path: str) -> bool:
 
 @dataclass
 class SandboxConfig:
-    """Everything the launcher needs, written as JSON next to the connection file."""
+    """Everything the launcher needs, written with ``marshal`` (read by the same Python, which
+    then needs no json module) next to the connection file."""
 
-    bwrap: list[str]                      # bwrap options (no command), paths already resolved
+    bwrap: list[str]                      # bwrap's path and options (no command), paths already resolved
     command: list[str]                    # the kernel's command line inside the sandbox
     files: list[list[str]] = field(default_factory=list)     # [host file, sandbox path] copied into the tmpfs
     stage: list[list[str]] = field(default_factory=list)     # [unreachable host folder, reachable mount point]
@@ -302,9 +337,12 @@ class SandboxConfig:
     uid: int | None = None
 
 
-def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: SandboxLimits) -> SandboxConfig:
+def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: SandboxLimits,
+                   font_cache: list[Path] = ()) -> SandboxConfig:
     """Write the launcher's configuration for one kernel into ``run`` (the socket folder, which
-    will hold the connection file and the ipc sockets) and create its cgroups."""
+    will hold the connection file and the ipc sockets) and create its cgroups. ``files`` are
+    copied into the working folder, ``font_cache`` (see ``build_font_cache``) into the
+    kernel's matplotlib folder in its private /tmp."""
     drop = _uid_drop()
     uid = UID_BASE + os.getpid() if drop else None
     run.mkdir(parents=True, exist_ok=True)
@@ -322,7 +360,7 @@ def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: 
 
     if drop:  # the folders above the socket folder must let the sandbox uid through
         os.chmod(run.parent, 0o711)
-    args = [*NAMESPACES, "--clearenv"]
+    args = [shutil.which("bwrap") or "bwrap", *NAMESPACES, "--clearenv"]
     for key, value in kernel_env(TREE, DATA, WORK).items():
         args += ["--setenv", key, value]
     args += _system_binds()
@@ -345,82 +383,10 @@ def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: 
     connection = str(run / "kernel.json")
     config = SandboxConfig(
         bwrap=args, command=[sys.executable, KERNEL_MAIN, str(int(limits.memory)), "-f", connection],
-        files=[[str(f), f"{WORK}/{f.name}"] for f in files], stage=stage, owned=[str(run)],
+        files=[[str(f), f"{WORK}/{f.name}"] for f in files]
+        + [[str(f), f"{kernel_env(TREE, DATA, WORK)['MPLCONFIGDIR']}/{f.name}"] for f in font_cache], stage=stage, owned=[str(run)],
         limits=asdict(limits), drop=drop, uid=uid)
     if uid is not None:
         config.cgroups = create_cgroups(f"course-lib-{uid}", limits)
-    (run / CONFIG_NAME).write_text(json.dumps(asdict(config)))
+    (run / CONFIG_NAME).write_bytes(marshal.dumps(asdict(config)))
     return config
-
-
-# ---------------------------------------------------------------------------------------------
-# The launcher (runs as the kernelspec's command, as the grader's user, before the sandbox)
-
-CLONE_NEWNS = 0x00020000
-MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
-
-
-def _stage_mounts(stage: list[list[str]]) -> None:
-    """In a private mount namespace of this (root) process, bind each unreachable folder
-    read-only onto its reachable mount point: bwrap, run as the unprivileged uid, then finds it
-    there. Nothing changes outside this process and its children."""
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def check(result: int, what: str) -> None:
-        if result != 0:
-            error = ctypes.get_errno()
-            raise OSError(error, f"{what}: {os.strerror(error)}")
-
-    check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-    check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
-    for source, point in stage:
-        check(libc.mount(source.encode(), point.encode(), None, MS_BIND | MS_REC, None), f"bind {source}")
-        check(libc.mount(b"none", point.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, None), f"read-only {source}")
-
-
-def _set_limits(limits: dict, per_uid: bool) -> None:
-    import resource
-
-    def cap(which: int, value: int) -> None:
-        resource.setrlimit(which, (value, value))
-
-    cap(resource.RLIMIT_AS, limits["memory"])
-    cap(resource.RLIMIT_CPU, limits["cpu_seconds"])
-    cap(resource.RLIMIT_FSIZE, limits["file_size"])
-    cap(resource.RLIMIT_NOFILE, limits["open_files"])
-    cap(resource.RLIMIT_CORE, 0)
-    if per_uid:  # counted per uid: only meaningful for a uid of this kernel's own
-        cap(resource.RLIMIT_NPROC, limits["processes"])
-
-
-def launch(connection_file: str) -> None:
-    """Start the kernel of ``connection_file`` in its sandbox (replaces this process)."""
-    run = Path(connection_file).parent
-    config = SandboxConfig(**json.loads((run / CONFIG_NAME).read_text()))
-    if config.uid is not None:
-        for path in [*config.owned, connection_file]:
-            os.chown(path, config.uid, config.uid)
-    if config.stage:
-        _stage_mounts(config.stage)
-    for folder in config.cgroups:
-        try:
-            Path(folder, "cgroup.procs").write_text(str(os.getpid()))
-        except OSError:
-            pass
-    file_args: list[str] = []
-    for host, inside in config.files:
-        fd = os.open(host, os.O_RDONLY)
-        os.set_inheritable(fd, True)
-        file_args += ["--file", str(fd), inside]
-    if config.uid is not None:  # in the kernel's log: whose processes these are
-        print(f"course_lib sandbox: uid {config.uid}", file=sys.stderr, flush=True)
-    _set_limits(config.limits, per_uid=config.uid is not None)
-    bwrap = shutil.which("bwrap") or "bwrap"
-    argv = [*config.drop, bwrap, *config.bwrap, *file_args, "--", *config.command]
-    os.execvp(argv[0], argv)
-
-
-if __name__ == "__main__":
-    launch(sys.argv[1])

@@ -1,0 +1,86 @@
+"""The sandboxed kernel's launcher (the kernelspec's command): ``python -I -S launcher.py
+<connection file>``, run as the grader's user before the sandbox exists.
+
+It reads what ``sandbox.prepare_kernel`` wrote next to the connection file, does the
+privileged steps (hands the socket folder to the sandbox uid, a private mount namespace making
+the Python installation reachable when it lies under an unreachable folder such as /root, joins
+the kernel's cgroups, sets the rlimits) and replaces itself with ``setpriv ... bwrap ...
+python kernel_main.py``. It runs once per submission, so it imports only what it uses
+(``marshal`` rather than ``json``, no dataclasses): a quarter of ``sandbox.py``'s start time.
+"""
+import marshal
+import os
+import sys
+
+CONFIG_NAME = "sandbox.marshal"  # written by sandbox.prepare_kernel next to the connection file
+CLONE_NEWNS = 0x00020000
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
+
+
+def stage_mounts(stage: list) -> None:
+    """In a private mount namespace of this (root) process, bind each unreachable folder
+    read-only onto its reachable mount point: bwrap, run as the unprivileged uid, then finds it
+    there. Nothing changes outside this process and its children."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def check(result: int, what: str) -> None:
+        if result != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"{what}: {os.strerror(error)}")
+
+    check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    for source, point in stage:
+        check(libc.mount(source.encode(), point.encode(), None, MS_BIND | MS_REC, None), f"bind {source}")
+        check(libc.mount(b"none", point.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, None), f"read-only {source}")
+
+
+def set_limits(limits: dict, per_uid: bool) -> None:
+    """The kernel's rlimits (inherited through setpriv and bwrap by every process inside)."""
+    import resource
+
+    def cap(which: int, value: int) -> None:
+        resource.setrlimit(which, (value, value))
+
+    cap(resource.RLIMIT_AS, limits["memory"])
+    cap(resource.RLIMIT_CPU, limits["cpu_seconds"])
+    cap(resource.RLIMIT_FSIZE, limits["file_size"])
+    cap(resource.RLIMIT_NOFILE, limits["open_files"])
+    cap(resource.RLIMIT_CORE, 0)
+    if per_uid:  # counted per uid: only meaningful for a uid of this kernel's own
+        cap(resource.RLIMIT_NPROC, limits["processes"])
+
+
+def launch(connection_file: str) -> None:
+    """Start the kernel of ``connection_file`` in its sandbox (replaces this process)."""
+    run = os.path.dirname(os.path.abspath(connection_file))
+    with open(os.path.join(run, CONFIG_NAME), "rb") as file:
+        config = marshal.load(file)
+    uid = config["uid"]
+    if uid is not None:
+        for path in [*config["owned"], connection_file]:
+            os.chown(path, uid, uid)
+    if config["stage"]:
+        stage_mounts(config["stage"])
+    for folder in config["cgroups"]:
+        try:
+            with open(os.path.join(folder, "cgroup.procs"), "w") as procs:
+                procs.write(str(os.getpid()))
+        except OSError:
+            pass
+    file_args: list = []
+    for host, inside in config["files"]:
+        fd = os.open(host, os.O_RDONLY)
+        os.set_inheritable(fd, True)
+        file_args += ["--file", str(fd), inside]
+    if uid is not None:  # in the kernel's log: whose processes these are
+        print(f"course_lib sandbox: uid {uid}", file=sys.stderr, flush=True)
+    set_limits(config["limits"], per_uid=uid is not None)
+    argv = [*config["drop"], *config["bwrap"], *file_args, "--", *config["command"]]
+    os.execv(argv[0], argv)
+
+
+if __name__ == "__main__":
+    launch(sys.argv[1])
