@@ -21,6 +21,7 @@ GENERIC_MISTAKES = {
     "not_finite": "the result holds inf or nan",
     "modifies_input": "the function changes an array it was given",
     "wrong_value": "the result is wrong in a way no named mistake explains",
+    "missing": "a name the check needs is not defined (a blank not filled yet, or its cell stopped)",
 }
 
 
@@ -118,7 +119,8 @@ def call(check: str | None, function, *args, protect: bool = False, names: tuple
         raise
     except Exception as error:  # noqa: BLE001 - any error of the student's code is reported
         extra = hint if isinstance(error, ValueError) else ""
-        raise failure(check, "raised", f"raised {type(error).__name__}: {str(error).strip()}{extra}") from None
+        mistake = "missing" if type(error).__name__ == "NameError" else "raised"
+        raise failure(check, mistake, f"{raised(error)}{extra}") from None
     if protect:
         for index, (original, copy) in enumerate(zip(args, given)):
             if isinstance(original, (np.ndarray, dict)) and not _same(original, copy):
@@ -126,6 +128,15 @@ def call(check: str | None, function, *args, protect: bool = False, names: tuple
                 raise failure(check, "modifies_input", f"changed {what} in place; work on a new array "
                                                        "(e.g. `Z = Z - ...` instead of `Z -= ...`, or .copy())")
     return result
+
+
+def raised(error: BaseException) -> str:
+    """What the student's code raised, in words (``diagnose.translate``): 'raised ValueError: ...'
+    for a plain error, the translation alone when there is one."""
+    from course_lib.checks.diagnose import translate
+
+    words = translate(type(error).__name__, str(error))
+    return words if words.startswith("blank not filled yet") else f"raised {words}"
 
 
 def _copy(value):

@@ -25,16 +25,20 @@ from course_lib.checks.common import (
     fmt,
     passed,
 )
+from course_lib.checks.diagnose import flattened, ladder, noting_replacement, shape_message
+from course_lib.checks.loop import LOOP_BATCH_MISTAKES, LOOP_MISTAKES, check_loop_trace, check_training_loop
 from course_lib.gradient_check import numerical_gradient, numerical_gradient_array, rel_error
-from course_lib.checks.spies import LOOP_LEARNING_RATE, LossCalls, loop_data, loop_trace
 from course_lib.layer import Layer
+
+__all__ = ["MISTAKES", "BATCH_MISTAKES", "check_cce", "check_cce_gradient", "check_softmax_forward",
+           "check_softmax_backward", "check_dense_backward", "check_training_loop", "check_loop_trace"]
 
 # The mistakes these checks recognise by name, with what they look like.
 MISTAKES = {
     "cce_per_sample": "cce returns one loss per sample instead of their mean",
     "cce_sum": "cce sums over samples instead of averaging",
     "cce_sign": "cce is missing the minus sign",
-    "cce_divides_by_classes": "cce divides by the number of classes instead of samples",
+    "cce_divides_by_classes": "cce divides by the number of classes (rows) instead of samples: rows taken as samples",
     "cce_mean_over_all_entries": "cce averages over classes and samples",
     "cce_log_of_y": "cce takes the log of y instead of yhat",
     "cce_log_of_zero": "cce is not finite when a probability is exactly 0",
@@ -52,7 +56,6 @@ MISTAKES = {
     "softmax_max_over_rows": "softmax subtracts each row's max instead of each column's",
     "softmax_output_not_stored": "Softmax.forward does not store its result in self.output",
     "softmax_modifies_input": "Softmax.forward changes its input array in place",
-    "softmax_forward_first": "Softmax.backward checked while Softmax.forward is still wrong",
     "softmax_backward_diagonal_only": "Softmax.backward uses only the Jacobian's diagonal a(1-a)",
     "softmax_backward_ignores_output_gradient": "Softmax.backward ignores output_gradient",
     "softmax_backward_sign": "Softmax.backward has the wrong sign",
@@ -60,6 +63,8 @@ MISTAKES = {
     "softmax_backward_missing_outer": "Softmax.backward's Jacobian is diag(a) without the outer product a a^T",
     "softmax_backward_missing_diagonal": "Softmax.backward's Jacobian is -a a^T without diag(a)",
     "softmax_backward_mixes_samples": "Softmax.backward mixes samples (einsum subscripts that sum over samples)",
+    "softmax_backward_flattened_jacobian": "Softmax.backward builds one Jacobian over the whole flattened batch "
+                                           "(np.identity(np.size(a)), np.outer) instead of one per sample",
     "dense_weights_gradient_transposed": "Dense weights gradient is transposed",
     "dense_weights_gradient_missing_bias": "Dense weights gradient has no bias column",
     "dense_weights_gradient_divided_by_n": "Dense weights gradient divides by the batch size again",
@@ -69,22 +74,25 @@ MISTAKES = {
     "dense_updated_before_input_gradient": "Dense updates the weights before computing the input gradient",
     "dense_input_gradient_bias_row": "Dense input gradient keeps the bias row",
     "dense_weights_gradient_uses_output": "Dense weights gradient uses the layer's output instead of output_gradient",
-    "loop_wrong_return": "the loop does not return one mean loss per epoch",
-    "loop_one_step_per_epoch": "the loop trains once per epoch instead of on every batch",
-    "loop_backward_not_every_batch": "the loop does not run backward after every forward",
-    "loop_reuses_one_batch": "the loop trains on the same batch again and again",
-    "loop_batches_do_not_cover_epoch": "an epoch's batches do not cover every sample exactly once",
-    "loop_never_reshuffles": "the loop uses the same batch order in every epoch",
-    "loop_forward_not_chained": "the loop does not feed each layer's output into the next layer",
-    "loop_backward_order": "the loop runs backward in the wrong order of layers",
-    "loop_gradient_not_chained": "the loop does not pass each backward's result to the previous layer",
-    "loop_labels_not_sliced_with_batch": "the loop takes Y_batch from other columns than X_batch",
-    "loop_gradient_not_divided_by_batch_size": "the loop does not divide cce_gradient by the batch size",
-    "loop_learning_rate_not_passed": "the loop does not pass learning_rate to backward",
-    "loop_loss_not_reset_each_epoch": "the loop keeps adding to the loss across epochs",
-    "loop_loss_sum_of_batch_means": "the loop sums the batch losses instead of averaging per sample",
-    "loop_loss_last_batch_only": "the loop reports only the last batch's loss",
+    "dense_weights_gradient_outer": "Dense weights gradient uses np.outer, which flattens a batch into one long vector",
+    **LOOP_MISTAKES,
     **GENERIC_MISTAKES,
+}
+
+# The mistakes of the batch-versus-one-sample family (``diagnose.BATCH_FAMILY``): right for one
+# sample, wrong on a batch. The judge gives the one-sample part its own check.
+BATCH_MISTAKES = {
+    "cce_per_sample": "mean_not_sum",
+    "cce_sum": "sum_not_mean",
+    "cce_divides_by_classes": "rows_as_samples",
+    "cce_gradient_divided_by_n": "mean_not_sum",
+    "softmax_whole_matrix": "per_sample_formula",
+    "softmax_wrong_axis": "rows_as_samples",
+    "softmax_backward_flattened_jacobian": "flattened_batch",
+    "softmax_backward_mixes_samples": "per_sample_formula",
+    "dense_weights_gradient_outer": "flattened_batch",
+    "dense_weights_gradient_divided_by_n": "mean_not_sum",
+    **LOOP_BATCH_MISTAKES,
 }
 
 
@@ -106,9 +114,11 @@ _CCE = 7 * math.log(2) / 4
 
 def check_cce(cce) -> None:
     """``cce(y, yhat)``: the mean over samples of ``-sum_k y_k log yhat_k``."""
-    cce_worked_examples(cce)
-    cce_zero_probabilities(cce)
-    passed("cce", 5)
+    with noting_replacement(cce, "cce"):
+        cce_worked_examples(cce)
+        cce_one_sample(cce)
+        cce_zero_probabilities(cce)
+    passed("cce", 6)
 
 
 def cce_worked_examples(cce) -> None:
@@ -117,17 +127,19 @@ def cce_worked_examples(cce) -> None:
     value = call(name, cce, _Y.copy(), _YHAT.copy())
     if np.ndim(value) > 0 and np.size(value) == _Y.shape[1]:
         raise failure(name, "cce_per_sample",
-                       f"returned {np.size(value)} numbers, one per sample; cce should return their mean, "
-                       f"a single number")
+                       f"returned {np.size(value)} numbers, one per sample (each right for its sample); cce should "
+                       f"return their mean over the batch, a single number")
     got = as_float(coerce(name, value, "cce(y, yhat)", not_finite=(
         "cce_log_of_y", "got inf or nan although every yhat is > 0: is the log taken of y (which has zeros) "
                         "instead of yhat?")),
         "cce(y, yhat)")
     wrong = {
-        "cce_sum": (4 * _CCE, "this is the sum over the 4 samples; divide by the number of samples y.shape[1]"),
+        "cce_sum": (4 * _CCE, "right for one sample, but on a batch this is the sum over the 4 samples where their mean "
+                              "is asked: divide by the number of samples y.shape[1]"),
         "cce_sign": (-_CCE, "the loss is negative: -log of a probability is >= 0, so keep the minus sign"),
-        "cce_divides_by_classes": (4 * _CCE / 3, "divided by the number of classes (rows); divide by the number "
-                                                 "of samples (columns)"),
+        "cce_divides_by_classes": (4 * _CCE / 3, "divided by the number of classes (rows), as if rows were samples; "
+                                                 "in this course samples are the columns of y and yhat: divide by "
+                                                 "y.shape[1]"),
         "cce_mean_over_all_entries": (_CCE / 3, "averaged over every entry of the classes x samples matrix; only "
                                                 "average over samples"),
     }
@@ -142,6 +154,24 @@ def cce_worked_examples(cce) -> None:
     if not math.isclose(uniform, math.log(3), rel_tol=1e-9):
         raise failure(name, "wrong_value",
                        f"yhat = 1/3 everywhere should cost log 3 = {math.log(3):.6f}, got {uniform:.6f}")
+
+
+def cce_one_sample(cce) -> None:
+    """One sample (a single column): -log of its correct class's probability."""
+    name = "cce"
+    y, yhat = np.array([[0.0], [1.0], [0.0]]), np.array([[0.25], [0.5], [0.25]])
+    got = as_float(coerce(name, call(name, cce, y.copy(), yhat.copy()), "cce(y, yhat) for one sample"),
+                   "cce(y, yhat) for one sample")
+    if math.isclose(got, _LN2_ / 3, rel_tol=1e-9):
+        raise failure(name, "cce_divides_by_classes", "for one sample (y and yhat of shape (3, 1)) this is log 2 / 3, "
+                                                      "divided by the 3 classes (rows) as if rows were samples; the "
+                                                      "samples are the columns: divide by y.shape[1]")
+    if not math.isclose(got, _LN2_, rel_tol=1e-9):
+        raise failure(name, "wrong_value", f"for one sample whose correct class has probability 1/2 the loss is "
+                                           f"-log(1/2) = {_LN2_:.6f}, got {got:.6f}")
+
+
+_LN2_ = math.log(2)
 
 
 def cce_zero_probabilities(cce) -> None:
@@ -166,9 +196,22 @@ def cce_zero_probabilities(cce) -> None:
 def check_cce_gradient(cce_gradient) -> None:
     """``cce_gradient(y, yhat)``: the per-sample gradient ``-y / yhat`` (classes x samples)."""
     name = "cce_gradient"
-    cce_gradient_worked_example(cce_gradient)
-    cce_gradient_zero_probabilities(cce_gradient)
-    passed(name, 3)
+    with noting_replacement(cce_gradient, name):
+        cce_gradient_worked_example(cce_gradient)
+        cce_gradient_one_sample(cce_gradient)
+        cce_gradient_zero_probabilities(cce_gradient)
+    passed(name, 4)
+
+
+def cce_gradient_one_sample(cce_gradient) -> None:
+    """One sample (a single column): -y / yhat."""
+    name = "cce_gradient"
+    y, yhat = np.array([[0.0], [1.0], [0.0]]), np.array([[0.25], [0.5], [0.25]])
+    got = coerce(name, call(name, cce_gradient, y.copy(), yhat.copy()), "cce_gradient(y, yhat) for one sample")
+    _shape(name, got, "cce_gradient(y, yhat) for one sample", (3, 1))
+    if not close(got, -y / yhat):
+        raise failure(name, "wrong_value", f"for one sample y = [0, 1, 0], yhat = [1/4, 1/2, 1/4] expected "
+                                           f"-y / yhat = [0, -2, 0], got {fmt(got[:, 0])}")
 
 
 def cce_gradient_worked_example(cce_gradient) -> None:
@@ -259,10 +302,13 @@ def softmax_forward_worked_example(Softmax) -> None:
     a, _ = _softmax_forward(name, Softmax, _Z)
     if not close(a, _A):
         if math.isclose(a.sum(), 1.0, rel_tol=1e-9):
-            raise failure(name, "softmax_whole_matrix", "all entries together sum to 1; each column (sample) "
-                                                         "should sum to 1: sum over axis=0")
+            raise failure(name, "softmax_whole_matrix", "right for one sample (a single column), but on a batch all "
+                                                         "entries together sum to 1; each column (sample) should sum "
+                                                         "to 1: take the max and the sum over axis=0 with "
+                                                         "keepdims=True")
         if close(a.sum(axis=1), np.ones(a.shape[0])):
-            raise failure(name, "softmax_wrong_axis", "each row sums to 1; each column (sample) should: "
+            raise failure(name, "softmax_wrong_axis", "each row sums to 1, as if rows were samples; each column "
+                                                       "(sample) should: "
                                                        "take the max and the sum over axis=0")
         shifted = np.exp(_Z - _Z.max(axis=1, keepdims=True))
         if close(a, shifted / shifted.sum(axis=0)):
@@ -291,88 +337,151 @@ def softmax_forward_large_scores(Softmax) -> None:
                                             f"[1/4, 1/4, 1/2], got {fmt(a[:, 1])}")
 
 
+def softmax(Z: np.ndarray) -> np.ndarray:
+    """Each column's softmax (the state the backward checks set, whatever forward does)."""
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True)
+
+
+def jacobians_applied(a: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """Each sample's Jacobian diag(a_n) - a_n a_n^T applied to its column of G: (C, N)."""
+    return a * G - a * np.sum(a * G, axis=0, keepdims=True)
+
+
+def softmax_from_state(check: str, Softmax, Z: np.ndarray):
+    """A student's Softmax whose input and output the check sets (its forward is not used)."""
+    layer = call(check, Softmax)
+    layer.input = Z.copy()
+    layer.output = softmax(Z)
+    return layer
+
+
 def check_softmax_backward(Softmax) -> None:
-    """``backward(output_gradient)``: each sample's Jacobian ``diag(a) - a a^T`` applied to its column."""
+    """``backward(output_gradient)``: each sample's Jacobian ``diag(a) - a a^T`` applied to its
+    column, from probabilities the check sets (a mistake in forward is forward's alone)."""
+    softmax_backward_one_sample(Softmax)
+    softmax_backward_batch(Softmax, 4, 5, np.random.default_rng(7))
+    passed("Softmax.backward", 4)
+
+
+def softmax_backward_one_sample(Softmax, seed: int = 17) -> None:
+    """One sample (N = 1): ``(diag(a) - a a^T) g``, against its numerical gradient."""
     name = "Softmax.backward"
+    rng = np.random.default_rng(seed)
+    Z, G = rng.standard_normal((4, 1)), rng.standard_normal((4, 1))
+    got = _backward(name, softmax_from_state(name, Softmax, Z), G, "for one sample")
+    if not close(got, jacobians_applied(softmax(Z), G), rtol=1e-8, atol=1e-12):
+        _name_wrong(name, Softmax, Z, G, got, "for one sample (N = 1)")
+
+
+def softmax_backward_batch(Softmax, C: int, N: int, rng) -> None:
+    """A batch of N samples: each sample's Jacobian applied to its own column; a result right
+    for one sample and wrong on the batch is named as the batch mistake it is."""
+    name = "Softmax.backward"
+    Z, G = 2 * rng.standard_normal((C, N)), rng.standard_normal((C, N))
+    layer = softmax_from_state(name, Softmax, Z)
     try:
-        _forward_is_right(Softmax)
+        got = _backward(name, layer, G, f"for a batch of {N} samples")
     except CheckFailure as error:
-        raise failure(name, "softmax_forward_first", f"fix Softmax.forward first ({error})") from None
-    rng = np.random.default_rng(7)
-    C, N = 4, 5
-    Z = rng.standard_normal((C, N))
-    G = rng.standard_normal((C, N))
-    a, layer = _softmax_forward(name, Softmax, Z)
-    result = call(name, layer.backward, G.copy(), 0.1)
-    if np.shape(result) in {(C, C, N), (N, C, C)}:
-        raise failure(name, "softmax_backward_returns_jacobian",
-                       f"returned shape {np.shape(result)}, the Jacobians themselves; apply each sample's Jacobian "
-                       f"to its column of output_gradient and return shape {(C, N)}")
-    got = coerce(name, result, "backward(output_gradient)")
-    _shape(name, got, "backward(output_gradient)", (C, N))
-    numeric = numerical_gradient_array(lambda z: _plain_forward(Softmax, z), Z.copy(), G)
-    error = rel_error(got, numeric)
-    if error < 1e-6:
-        other = coerce(name, call(name, layer.backward, 2 * G, 0.1), "backward(2 * output_gradient)")
+        if error.mistake in ("raised", "wrong_shape") and _one_sample_right(Softmax):
+            raise _flattened_jacobian(name, str(error), C, N) from None
+        raise
+    if close(got, jacobians_applied(softmax(Z), G), rtol=1e-8, atol=1e-12):
+        other = coerce(name, call(name, softmax_from_state(name, Softmax, Z).backward, 2 * G, 0.1),
+                       "backward(2 * output_gradient)")
         if not close(other, 2 * got):
-            raise failure(name, "wrong_value",
-                           "doubling output_gradient should double the result (backward is linear in it)")
-        passed(name, 3)
+            raise failure(name, "wrong_value", "doubling output_gradient should double the result (backward is "
+                                               "linear in it)")
         return
-    if close(got, a * G):
-        raise failure(name, "softmax_backward_missing_outer",
-                      "this applies only diag(a): the Jacobian of softmax is diag(a) - a a^T, so subtract the outer "
-                      "product of each sample's a with itself")
-    if close(got, -a * np.sum(a * G, axis=0)):
-        raise failure(name, "softmax_backward_missing_diagonal",
-                      "this applies only -a a^T: the Jacobian of softmax is diag(a) - a a^T, so add diag(a)")
-    _check_samples_separate(name, Softmax, Z, G, got)
-    if close(got, a * (1 - a) * G):
-        raise failure(name, "softmax_backward_diagonal_only",
-                       "this is only the Jacobian's diagonal a(1 - a): every output a_i depends on every input "
-                       "z_j, so also use the off-diagonal entries -a_i a_j")
-    again = call(name, _softmax_forward(name, Softmax, Z)[1].backward, rng.standard_normal((C, N)), 0.1)
+    _name_wrong(name, Softmax, Z, G, got, f"for {C} classes and {N} samples")
+
+
+def _backward(name: str, layer, G: np.ndarray, what: str) -> np.ndarray:
+    C, N = G.shape
+    result = call(name, layer.backward, G.copy(), 0.1)
+    if np.shape(result) in {(C, C, N), (N, C, C)} and C != N:
+        raise failure(name, "softmax_backward_returns_jacobian",
+                      f"returned shape {np.shape(result)}, the Jacobians themselves; apply each sample's Jacobian "
+                      f"to its column of output_gradient and return shape {(C, N)}")
+    got = coerce(name, result, f"backward(output_gradient) {what}")
+    if got.shape != (C, N):
+        raise failure(name, "wrong_shape", shape_message(f"input gradient {what}", got.shape, (C, N),
+                                                         "output_gradient (classes x samples)"))
+    return got
+
+
+def _name_wrong(name: str, Softmax, Z: np.ndarray, G: np.ndarray, got: np.ndarray, what: str) -> None:
+    """Name a wrong input gradient: the wrong formula it equals (the mistake ladder), samples
+    mixed (right for one sample), output_gradient ignored, or else how far off it is."""
+    a = softmax(Z)
+    expected = jacobians_applied(a, G)
+    rungs = [
+        ("softmax_backward_missing_outer", a * G, "this applies only diag(a): the Jacobian of softmax is "
+                                                  "diag(a) - a a^T, so subtract the outer product of each sample's "
+                                                  "a with itself"),
+        ("softmax_backward_missing_diagonal", -a * np.sum(a * G, axis=0), "this applies only -a a^T: the Jacobian "
+                                                                          "of softmax is diag(a) - a a^T, so add diag(a)"),
+        ("softmax_backward_diagonal_only", a * (1 - a) * G, "this is only the Jacobian's diagonal a(1 - a): every "
+                                                            "output a_i depends on every input z_j, so also use the "
+                                                            "off-diagonal entries -a_i a_j"),
+        ("softmax_backward_sign", -expected, "the sign is flipped; the Jacobian is diag(a) - a a^T"),
+    ]
+    found = ladder(got, rungs)
+    if found:
+        raise failure(name, *found)
+    if G.shape[1] > 1 and _one_sample_right(Softmax):
+        _check_samples_separate(name, Softmax, Z, G, got)
+    again = call(name, softmax_from_state(name, Softmax, Z).backward, G[::-1].copy() + 1.0, 0.1)
     if np.shape(again) == got.shape and close(coerce(name, again, "backward(another output_gradient)"), got):
         raise failure(name, "softmax_backward_ignores_output_gradient",
-                       "the result does not change when output_gradient changes: apply the Jacobian to output_gradient")
-    if rel_error(-got, numeric) < 1e-6:
-        raise failure(name, "softmax_backward_sign", "the sign is flipped; the Jacobian is diag(a) - a a^T")
-    worst = int(np.argmax(np.max(np.abs(got - numeric), axis=0)))
-    raise failure(name, "wrong_value", f"does not match the numerical gradient (relative error {error:.2g}); "
-                                        f"sample {worst}: expected {fmt(numeric[:, worst])}, "
-                                        f"got {fmt(got[:, worst])}")
+                      "the result does not change when output_gradient changes: apply the Jacobian to output_gradient")
+    worst = int(np.argmax(np.max(np.abs(got - expected), axis=0)))
+    raise failure(name, "wrong_value", f"{what} it does not match the numerical gradient (relative error "
+                                       f"{rel_error(got, expected):.2g}); sample {worst}: expected "
+                                       f"{fmt(expected[:, worst])}, got {fmt(got[:, worst])}")
+
+
+def _one_sample_right(Softmax) -> bool:
+    try:
+        softmax_backward_one_sample(Softmax)
+    except CheckFailure:
+        return False
+    return True
+
+
+def _flattened_jacobian(name: str, error: str, C: int, N: int) -> CheckFailure:
+    """Right for one sample, raised or misshapen on a batch: the Jacobian saw the batch flattened."""
+    what = error.split(": ", 1)[-1]
+    return failure(name, "softmax_backward_flattened_jacobian",
+                   f"your Jacobian is correct for one sample, but on a batch of {N} samples it fails ({what}): "
+                   f"np.size(self.output), np.identity and np.outer see the whole batch as one vector of {C} x {N} "
+                   f"= {C * N} numbers. Build one C x C Jacobian per sample, e.g. with einsum over the batch: "
+                   f"T[:, :, n] = diag(a_n) - a_n a_n^T, then apply T[:, :, n] to column n of output_gradient")
 
 
 def _check_samples_separate(name: str, Softmax, Z: np.ndarray, G: np.ndarray, got: np.ndarray) -> None:
     """Sample n's input gradient depends only on sample n: changing another sample's column of
     output_gradient, or of z, must leave column n of the result as it is."""
-    for column, (Z2, G2) in enumerate([(Z, _bumped(G)), (_bumped(Z), G)]):
-        _, layer = _softmax_forward(name, Softmax, Z2)
-        again = coerce(name, call(name, layer.backward, G2.copy(), 0.1), "backward(output_gradient)", (G.shape))
+    for column, (Z2, G2) in enumerate([(Z, bumped(G)), (bumped(Z), G)]):
+        layer = softmax_from_state(name, Softmax, Z2)
+        again = coerce(name, call(name, layer.backward, G2.copy(), 0.1), "backward(output_gradient)", G.shape)
         if not close(again[:, 1:], got[:, 1:]):
             changed = "output_gradient" if column == 0 else "z"
             raise failure(name, "softmax_backward_mixes_samples",
-                          f"changing only sample 0's column of {changed} changed the result for other samples "
-                          f"(sample 1: {fmt(got[:, 1])} became {fmt(again[:, 1])}): each sample's Jacobian must be "
-                          f"applied to that sample's own column; check which indices the einsum sums over")
+                          f"right for one sample, but on a batch changing only sample 0's column of {changed} changed "
+                          f"the result for other samples (sample 1: {fmt(got[:, 1])} became {fmt(again[:, 1])}): each "
+                          f"sample's Jacobian must be applied to that sample's own column; check which indices the "
+                          f"einsum sums over")
 
 
-def _bumped(array: np.ndarray) -> np.ndarray:
+def bumped(array: np.ndarray) -> np.ndarray:
+    """``array`` with its first column (sample 0) changed."""
     changed = array.copy()
     changed[:, 0] += np.linspace(0.5, 1.5, array.shape[0])
     return changed
 
 
-def _forward_is_right(Softmax) -> None:
-    """The hand case of the forward check, without its printed line."""
-    a, _ = _softmax_forward("Softmax.forward", Softmax, _Z)
-    if not close(a, _A):
-        raise CheckFailure("Softmax.forward does not pass check_softmax_forward")
-
-
-def _plain_forward(Softmax, z):
-    with np.errstate(all="ignore"):
-        return as_float_array(Softmax().forward(z.copy()), "forward(z)")
+_bumped = bumped
 
 
 # --- Dense -----------------------------------------------------------------------------------
@@ -399,7 +508,7 @@ def check_dense_backward(Dense) -> None:
         input_gradient = call(name, layer.backward, G.copy(), learning_rate)
     except CheckFailure as error:
         if error.mistake == "raised":
-            _weights_gradient_shape(name, getattr(layer, "weights_gradient", None), W0.shape, str(error))
+            _weights_gradient_shape(name, getattr(layer, "weights_gradient", None), W0.shape, str(error), N)
         raise
 
     def loss_of_weights(weights):  # sum(z * G): its gradient is what backward should store
@@ -407,8 +516,7 @@ def check_dense_backward(Dense) -> None:
 
     expected_dW, _ = numerical_gradient(loss_of_weights, W0.copy())
     dW = coerce(name, getattr(layer, "weights_gradient", None), "self.weights_gradient")
-    _weights_gradient_shape(name, dW, W0.shape)
-    _shape(name, dW, "self.weights_gradient", (M, D + 1))
+    _weights_gradient_shape(name, dW, W0.shape, N=N)
     if rel_error(dW, expected_dW) > 1e-6:
         if rel_error(dW, expected_dW / N) < 1e-6:
             raise failure(name, "dense_weights_gradient_divided_by_n",
@@ -450,180 +558,52 @@ def check_dense_backward(Dense) -> None:
     passed(name, 4)
 
 
-def _weights_gradient_shape(name: str, dW, shape: tuple[int, int], raised: str = "") -> None:
-    """Name a weights gradient of the transposed shape, or without the bias column."""
+def _weights_gradient_shape(name: str, dW, shape: tuple[int, int], raised: str = "", N: int = 1) -> None:
+    """Name a weights gradient of the transposed shape, without the bias column, or flattened
+    over the batch of N samples (np.outer), saying its shape by its meaning."""
     M, K = shape
     dW_shape = np.shape(dW) if dW is not None else None
     then = f" ({raised.split(': ', 1)[-1]})" if raised else ""
+    if dW_shape is None or dW_shape == shape:
+        return
+    said = shape_message("weights gradient", dW_shape, shape, "W")
     if dW_shape == (K, M):
         raise failure(name, "dense_weights_gradient_transposed",
-                      f"weights_gradient has shape {dW_shape}, the transpose of weights {shape}{then}: it must have "
-                      f"the shape of weights; check the order of the factors and which one is transposed")
+                      f"{said}, not its transpose{then}: check the order of the factors and which one is transposed")
     if dW_shape == (M, K - 1):
         raise failure(name, "dense_weights_gradient_missing_bias",
-                      f"weights_gradient has shape {dW_shape}, no bias column{then}: use self.input, which has the "
-                      f"row of ones, so the gradient has the shape of weights {shape}")
+                      f"{said}; it has no bias column{then}: use self.input, which has the row of ones")
+    if flattened(dW_shape, shape, N):
+        raise failure(name, "dense_weights_gradient_outer",
+                      f"{said}. np.outer flattens its arguments, so on a batch of {N} samples it multiplies two long "
+                      f"vectors of {M} x {N} and {K} x {N} numbers. It is right for one sample; for a batch, add up "
+                      f"the samples' outer products: np.dot(output_gradient, self.input.T)")
+    raise failure(name, "wrong_shape", f"{said}{then}")
 
 
-# --- the training loop -----------------------------------------------------------------------
-
-def check_training_loop(train_layers, *, num_samples=11, batch_size=3, epochs=3, seed=5) -> None:
-    """``train_layers(network, X, Y, epochs, batch_size, learning_rate, rng)`` on a list of spy
-    layers: every batch of every epoch goes forward through the layers in order and backward
-    in reverse; the loop returns the mean loss per epoch. The loop is checked with stand-ins for
-    ``cce`` and ``cce_gradient`` (when it calls them by those names), so a mistake in those two
-    costs nothing here."""
-    name = "train_layers"
-    trace = call(name, loop_trace, train_layers, num_samples=num_samples, batch_size=batch_size, epochs=epochs, seed=seed)
-    check_loop_trace(trace, num_samples=num_samples, batch_size=batch_size, epochs=epochs, seed=seed)
-
-
-def check_loop_trace(trace: dict, *, num_samples=11, batch_size=3, epochs=3, seed=5) -> None:
-    """The checks of ``check_training_loop`` on what ``spies.loop_trace`` recorded (plain data,
-    so that the grader can judge a trace made in the grading kernel)."""
-    name = "train_layers"
-    X, Y, P = loop_data(num_samples, 3, np.random.default_rng(seed))
-    learning_rate = LOOP_LEARNING_RATE
-    result, log = trace["result"], trace["log"]
-    spies = LossCalls(trace["losses"], trace["gradients"]) if trace["spied"] else None
-    if result is None or np.ndim(result) != 1 or np.size(result) != epochs:
-        raise failure(name, "loop_wrong_return",
-                       f"should return a list of {epochs} numbers (the mean loss of each epoch), got {result!r:.80}")
-    losses = coerce(name, result, "the returned losses")
-    per_epoch = -(-num_samples // batch_size)
-    forwards = [entry for entry in log if entry[:2] == ("forward", "table")]
-    backwards = [entry for entry in log if entry[:2] == ("backward", "table")]
-    if len(forwards) == epochs:
-        raise failure(name, "loop_one_step_per_epoch",
-                       f"{epochs} forward passes in {epochs} epochs: train on every batch ({per_epoch} per epoch)")
-    if len(forwards) != epochs * per_epoch:
-        raise failure(name, "loop_batches_do_not_cover_epoch",
-                       f"{len(forwards)} forward passes, expected {epochs} epochs x {per_epoch} batches of "
-                       f"{num_samples} samples with batch size {batch_size}")
-    if len(backwards) != len(forwards):
-        raise failure(name, "loop_backward_not_every_batch",
-                       f"{len(forwards)} forward passes but {len(backwards)} backward passes: every batch needs both")
-    if any(np.all(entry[2][0] < 50) for entry in forwards):
-        raise failure(name, "loop_forward_not_chained",
-                       "the last layer got X_batch instead of the previous layer's output: each layer's forward "
-                       "must get the output of the layer before it")
-    ids = [np.rint(entry[2][0] - 100).astype(int) for entry in forwards]
-    for e in range(epochs):
-        steps = ids[e * per_epoch:(e + 1) * per_epoch]
-        if all(np.array_equal(steps[0], other) for other in steps):
-            raise failure(name, "loop_reuses_one_batch",
-                           f"every step of epoch {e} trained on the same samples {steps[0].tolist()}: slice X with "
-                           f"the indices of the current batch")
-    epochs_ids = [np.concatenate(ids[e * per_epoch:(e + 1) * per_epoch]) for e in range(epochs)]
-    for e, seen in enumerate(epochs_ids):
-        if sorted(seen.tolist()) != list(range(num_samples)):
-            raise failure(name, "loop_batches_do_not_cover_epoch",
-                           f"epoch {e} trained on samples {sorted(seen.tolist())}; each epoch should see every "
-                           f"sample 0..{num_samples - 1} exactly once")
-    if all(np.array_equal(epochs_ids[0], other) for other in epochs_ids):
-        raise failure(name, "loop_never_reshuffles", "every epoch visits the samples in the same order: "
-                                                      "draw new batches each epoch")
-    order = [entry[:2] for entry in log]
-    step = [("forward", "tag"), ("forward", "table"), ("backward", "table"), ("backward", "tag")]
-    if order != step * (epochs * per_epoch):
-        raise failure(name, "loop_backward_order",
-                       "each step should run forward through the layers in order, then backward through them in "
-                       "reverse order (for layer in reversed(network))")
-    tag_backwards = [entry for entry in log if entry[:2] == ("backward", "tag")]
-    for k, (table_entry, tag_entry) in enumerate(zip(backwards, tag_backwards)):
-        if table_entry[3] != learning_rate or tag_entry[3] != learning_rate:
-            raise failure(name, "loop_learning_rate_not_passed",
-                           f"backward got learning_rate {table_entry[3]!r}, expected {learning_rate}")
-        if not (tag_entry[2].shape == (2, len(ids[k])) and np.all(tag_entry[2] == 1001.0 + k)):
-            raise failure(name, "loop_gradient_not_chained",
-                           "each layer's backward should get the gradient returned by the backward of the layer "
-                           "after it: pass the returned gradient on")
-    if spies is not None:
-        _check_loop_with_spies(name, spies, Y, P, ids, backwards, losses, epochs, per_epoch, num_samples)
-        return
-    for k, (entry, batch) in enumerate(zip(backwards, ids)):
-        gradient = entry[2]
-        expected = -Y[:, batch] / P[:, batch] / len(batch)
-        if gradient.shape != expected.shape:
-            raise failure(name, "wrong_shape", f"the last layer's backward got a gradient of shape {gradient.shape}, "
-                                                f"expected {expected.shape} (classes x batch size)")
-        if close(gradient, expected):
-            continue
-        if close(gradient, expected * len(batch)):
-            raise failure(name, "loop_gradient_not_divided_by_batch_size",
-                           "the loss of a batch is the mean over its samples: divide cce_gradient by len(batch)")
-        if not np.array_equal(np.abs(gradient) > 0, Y[:, batch] > 0):
-            raise failure(name, "loop_labels_not_sliced_with_batch",
-                           "the gradient is nonzero at other classes than the batch's labels: Y_batch must hold the "
-                           "labels of the same samples (columns) as X_batch")
-        raise failure(name, "wrong_value", "the gradient passed to the last layer should be the per-sample "
-                                            "gradient of the loss divided by the batch size (is cce_gradient right?)")
-    # P is fixed, so every epoch's mean loss is the same: -mean_n log P[y_n, n].
-    batch_losses = [[float(-np.mean(np.log(np.sum(Y[:, b] * P[:, b], axis=0)))) for b in
-                     ids[e * per_epoch:(e + 1) * per_epoch]] for e in range(epochs)]
-    _check_epoch_losses(name, losses, batch_losses, ids, per_epoch, num_samples, "(is cce right?)")
-
-
-def _check_loop_with_spies(name, spies, Y, P, ids, backwards, losses, epochs, per_epoch, num_samples) -> None:
-    """The loss and gradient steps of a loop that called the stand-ins: each on the batch's labels
-    and the network's output, the gradient divided by the batch size, the losses averaged per sample."""
-    steps = epochs * per_epoch
-    for calls, what in ((spies.gradients, "cce_gradient"), (spies.losses, "cce")):
-        if len(calls) != steps:
-            raise failure(name, "wrong_value", f"{what} was called {len(calls)} times in {steps} steps: call it "
-                                                f"once per batch")
-        for k, ((y, yhat), batch) in enumerate(zip(calls, ids)):
-            if y.shape != Y[:, batch].shape or not np.array_equal(y, Y[:, batch]):
-                if y.shape == Y[:, batch].shape and np.array_equal(yhat, P[:, batch]):
-                    raise failure(name, "loop_labels_not_sliced_with_batch",
-                                  f"{what} got labels of other samples than the batch's: Y_batch must hold the "
-                                  f"labels of the same samples (columns) as X_batch")
-                if y.shape == P[:, batch].shape and np.array_equal(y, P[:, batch]):
-                    raise failure(name, "wrong_value", f"{what} got (output, labels): its arguments are "
-                                                        f"(y, yhat), the labels first")
-                raise failure(name, "loop_labels_not_sliced_with_batch",
-                              f"{what} got labels of shape {y.shape}, expected the batch's labels "
-                              f"{Y[:, batch].shape}: Y_batch must hold the same samples (columns) as X_batch")
-            if yhat.shape != P[:, batch].shape or not np.array_equal(yhat, P[:, batch]):
-                raise failure(name, "wrong_value", f"{what} must get the network's output for the batch (the "
-                                                    f"last layer's forward result) as yhat")
-    for k, entry in enumerate(backwards):
-        gradient, size = entry[2], len(ids[k])
-        marker = np.full(P[:, ids[k]].shape, 4.0 + k)  # what the stand-in returned at step k
-        if gradient.shape != marker.shape:
-            raise failure(name, "wrong_shape", f"the last layer's backward got a gradient of shape {gradient.shape}, "
-                                                f"expected {marker.shape} (classes x batch size)")
-        if close(gradient, marker / size):
-            continue
-        if close(gradient, marker):
-            raise failure(name, "loop_gradient_not_divided_by_batch_size",
-                           "the loss of a batch is the mean over its samples: divide cce_gradient by len(batch)")
-        raise failure(name, "wrong_value", "the last layer's backward should get cce_gradient(Y_batch, output) "
-                                            "divided by the batch size")
-    values = [0.5 + (k + 1) / 8 for k in range(steps)]
-    batch_losses = [values[e * per_epoch:(e + 1) * per_epoch] for e in range(epochs)]
-    _check_epoch_losses(name, losses, batch_losses, ids, per_epoch, num_samples, "")
-
-
-def _check_epoch_losses(name, losses, batch_losses, ids, per_epoch, num_samples, hint) -> None:
-    """Each epoch's loss is the mean over its samples of the batch losses (batch means weighted by size)."""
-    epochs = len(batch_losses)
-    sizes = [[len(b) for b in ids[e * per_epoch:(e + 1) * per_epoch]] for e in range(epochs)]
-    expected = np.array([sum(v * n for v, n in zip(bl, sz)) / num_samples for bl, sz in zip(batch_losses, sizes)])
-    if close(losses, expected):
-        passed(name, 8)
-        return
-    if close(losses, np.cumsum(expected)):
-        raise failure(name, "loop_loss_not_reset_each_epoch",
-                       "the loss keeps growing from epoch to epoch: set total_loss = 0 at the start of each epoch")
-    if close(losses, np.array([sum(b) for b in batch_losses])) or \
-            close(losses, np.array([sum(b) / num_samples for b in batch_losses])):
-        raise failure(name, "loop_loss_sum_of_batch_means",
-                      "the batch losses were added up as they are, but each is a mean over its batch: weight "
-                      "each by its number of samples (the batches differ in size) and divide the epoch's total "
-                      "by the number of samples")
-    if close(losses, np.array([b[-1] for b in batch_losses])):
-        raise failure(name, "loop_loss_last_batch_only",
-                       "this is only the last batch's loss; add up every batch's loss over the epoch")
-    raise failure(name, "wrong_value", f"expected the mean loss per sample of each epoch, {fmt(expected)}, "
-                                        f"got {fmt(losses)} {hint}".rstrip())
+def dense_one_sample(Dense, seed: int = 19) -> None:
+    """One sample (N = 1): the weights gradient g [x; 1]^T, the step, the input gradient."""
+    name = "Dense.backward"
+    rng = np.random.default_rng(seed)
+    D, M = 3, 2
+    W0, x, g = rng.standard_normal((M, D + 1)), rng.standard_normal((D, 1)), rng.standard_normal((M, 1))
+    layer = call(name, Dense, D, M, rng=np.random.default_rng(0))
+    layer.weights = W0.copy()
+    x1 = np.vstack([x, np.ones((1, 1))])
+    layer.input = x1.copy()
+    layer.output = W0 @ x1
+    returned = call(name, layer.backward, g.copy(), 0.05)
+    dW = getattr(layer, "weights_gradient", None)
+    _weights_gradient_shape(name, dW, W0.shape)
+    dW = coerce(name, dW, "self.weights_gradient for one sample", W0.shape)
+    if not close(dW, g @ x1.T, rtol=1e-10, atol=1e-12):
+        raise failure(name, "wrong_value", "for one sample the weights gradient is the outer product of "
+                                           "output_gradient and the input with its 1 appended, g [x; 1]^T")
+    W1 = coerce(name, getattr(layer, "weights", None), "weights after backward for one sample", W0.shape)
+    if not close(W1, W0 - 0.05 * (g @ x1.T), rtol=1e-10, atol=1e-12):
+        raise failure(name, "wrong_value", "for one sample, after backward the weights should be "
+                                           "weights - learning_rate * weights_gradient")
+    dx = coerce(name, returned, "the returned input gradient for one sample", (D, 1))
+    if not close(dx, W0[:, :-1].T @ g, rtol=1e-10, atol=1e-12):
+        raise failure(name, "wrong_value", "for one sample the input gradient is W^T g without the bias column, "
+                                           "with the weights before the step")
