@@ -148,6 +148,28 @@ LAYERS = [
       replace=[("    return losses", "    return total_loss / N")], blank=3),
 ]
 
+# The batch-versus-one-sample family: right for one sample, wrong on a batch.
+LAYERS += [
+    M("cce", "cce_divides_by_classes", "rows as samples (a framework's convention): mean over rows of the row sums",
+      {0: f"return -np.mean(np.sum(y * {CLIPPED}, axis=1))"}, name="cce_rows_as_samples"),
+    M("softmax", "softmax_whole_matrix", "the one-sample formula on the batch",
+      {0: "E = np.exp(input - np.max(input))\nself.output = E / E.sum()"}, name="softmax_one_sample_formula"),
+    M("softmax", "softmax_backward_flattened_jacobian", "np.identity(np.size(a)) and np.outer over the batch",
+      {1: "T = np.identity(np.size(a)) * a - np.outer(a, a)", 2: "return np.dot(T, output_gradient)"}),
+    M("softmax", "softmax_backward_flattened_jacobian", "np.diagflat over the batch",
+      {1: "T = np.diagflat(a) - np.outer(a, a)", 2: "return np.dot(T, output_gradient)"}, name="jacobian_diagflat"),
+    M("dense", "dense_weights_gradient_outer", "np.outer (one sample's formula)",
+      {0: "self.weights_gradient = np.outer(output_gradient, self.input)"}),
+    M("train_layers", "loop_steps_per_sample", "one step per sample of each batch",
+      replace=[(LOOP_BATCHES, "        for batch in [[n] for b in epoch_batches(N, batch_size, rng) for n in b]:\n")], blank=0),
+    M("train_layers", "loop_reaches_into_layer", "updates the first layer's weights itself",
+      {5: "output_gradient = layer.backward(output_gradient, 0.0)"},
+      replace=[("        losses.append(total_loss / N)",
+                "            network[0].weights -= learning_rate * network[0].weights_gradient\n"
+                "        losses.append(total_loss / N)")]),
+    M("train_layers", "loop_labels_transposed", "labels as rows", {1: "Y_batch = Y.T[batch]"}),
+]
+
 LAYERS_ALTERNATIVES = [
     A("cce", "loop", "a loop over samples",
       {0: "total = 0.0\nfor n in range(y.shape[1]):\n    for k in range(y.shape[0]):\n"
@@ -197,6 +219,11 @@ LAYERS_ALTERNATIVES = [
       replace=[("        total_loss = 0.0\n", "        batch_losses, sizes = [], []\n"),
                ("        losses.append(total_loss / N)", "        losses.append(float(np.average(batch_losses, weights=sizes)))")],
       blanks={3: "batch_losses.append(cce(Y_batch, output)); sizes.append(len(batch))"}),
+    A("cce", "callable_object", "cce rebound to a callable object that takes samples as columns",
+      replace=[("def cce(y, yhat):", "class ColumnsLoss:\n    def __call__(self, y, yhat):\n        return _cce(y, yhat)\n\n\ndef _cce(y, yhat):"),
+               ("# BLANK: return(?)", "# BLANK: return(?)\n\n\ncce = ColumnsLoss()")], blank=0),
+    A("softmax", "jacobian_per_sample_loop", "one identity the size of one sample, a loop over the batch",
+      {1: "T = np.stack([np.identity(a.shape[0]) * a[:, n] - np.outer(a[:, n], a[:, n]) for n in range(a.shape[1])], axis=2)"}),
     A("train_layers", "take", "np.take for the batch columns",
       {0: "X_batch = np.take(X, batch, axis=1)", 1: "Y_batch = np.take(Y, batch, axis=1)"}),
 ]

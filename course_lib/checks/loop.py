@@ -155,6 +155,12 @@ def _check_loop_with_spies(name, spies, Y, P, ids, backwards, losses, epochs, pe
             raise failure(name, "wrong_value", f"{what} was called {len(calls)} times in {steps} steps: call it "
                                                 f"once per batch")
         for k, ((y, yhat), batch) in enumerate(zip(calls, ids)):
+            right = y.shape == Y[:, batch].shape and np.array_equal(y, Y[:, batch])
+            if not right and y.shape == Y[:, batch].T.shape and np.array_equal(y, Y[:, batch].T):
+                raise failure(name, "loop_labels_transposed",
+                              f"{what} got the batch's labels transposed, shape {y.shape} (samples as rows); in this "
+                              f"course samples are columns: Y_batch = Y[:, batch], of shape (classes, batch size) "
+                              f"like the network's output")
             if y.shape != Y[:, batch].shape or not np.array_equal(y, Y[:, batch]):
                 if y.shape == Y[:, batch].shape and np.array_equal(yhat, P[:, batch]):
                     raise failure(name, "loop_labels_not_sliced_with_batch",
