@@ -255,9 +255,12 @@ def cce_gradient_zero_probabilities(cce_gradient) -> None:
                                         "before dividing"))
     _shape(name, got, "cce_gradient(y, yhat with zeros)", _Y.shape)
     # Where yhat > 0 nothing changes; the correct class at probability 0 gets a huge (finite) gradient.
-    # (Magnitudes only: a sign mistake is the worked example's to name.)
-    defined = zeros > 0
-    if not close(np.abs(got[defined]), (_Y / np.where(defined, zeros, 1.0))[defined]) or not abs(got[1, 1]) > 1e6:
+    # (Magnitudes relative to the student's own scale: a sign or a factor is the worked example's to name.)
+    defined = (zeros > 0) & (_Y > 0)
+    expected = (_Y / np.where(zeros > 0, zeros, 1.0))[defined]
+    scale = np.abs(got[defined]) / expected
+    if not (np.all(scale > 0) and close(scale, np.full(scale.shape, scale[0]))) or not abs(got[1, 1]) > 1e6 * scale[0] \
+            or np.any(got[(zeros > 0) & (_Y == 0)] != 0):
         raise failure(name, "wrong_value", "with probabilities of exactly 0 the gradient should still be -y / yhat, "
                                            "with yhat clipped to [EPS, 1] (a correct class at 0 gets -1/EPS)")
 
