@@ -217,3 +217,12 @@ def replaced_globals(function, **names):
                 namespace.pop(key, None)
             else:
                 namespace[key] = value
+
+
+def _show_errors_in_words() -> None:
+    from course_lib.checks.diagnose import show_errors_in_words
+
+    show_errors_in_words()
+
+
+_show_errors_in_words()

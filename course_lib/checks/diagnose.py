@@ -180,3 +180,27 @@ def ladder(got: np.ndarray, rungs, rtol: float = 1e-8, atol: float = 1e-12):
         if np.shape(got) == value.shape and np.allclose(got, value, rtol=rtol, atol=atol):
             return mistake, message
     return None
+
+
+# --- the student's kernel ------------------------------------------------------------------------
+
+def _in_words(shell, etype, value, tb, tb_offset=None):
+    """IPython's handler for a name never defined or a package not installed: the error in words
+    (``translate``), shown as the cell's error, without a traceback."""
+    shell._showtraceback(etype, value, [translate(etype.__name__, str(value))])
+
+
+def show_errors_in_words() -> None:
+    """In an IPython kernel (JupyterLab, nbgrader's Validate), show a NameError (most often an
+    unfilled blank) and a ModuleNotFoundError in words; the cell still fails as before. Leaves an
+    exception handler set by someone else alone."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or getattr(shell, "custom_exceptions", ()) not in ((), (NameError, ModuleNotFoundError)):
+        return
+    if not hasattr(shell, "_showtraceback"):
+        return
+    shell.set_custom_exc((NameError, ModuleNotFoundError), _in_words)
