@@ -582,22 +582,47 @@ def layers_adversarial(R):
     ]]
 
 
+def softmax_toy_batch_family(R):
+    """(name, example, failed checks, note, named) for the batch-versus-one-sample mistakes of
+    the toy notebook: loops over samples that forget to average, rows taken as samples."""
+    WORKED, RANDOM, ONE = "the worked example", "random batches", "one sample"
+    loss_loop = ("    total = 0.0\n    for n in range(N):\n        total -= log_P[y[n], n]\n    return total")
+    gradient_loop = ("    gradient = np.zeros_like(W)\n    for n in range(N):\n"
+                     "        gradient += np.outer(dZ[:, n], X[:, n])\n    return gradient")
+    return [
+        ("family_loss_loop_not_averaged", R().replace("softmax_loss", "    return -np.mean(log_P[y, np.arange(N)])", loss_loop),
+         {"softmax_loss_tests": ["the worked example (mean over samples)", RANDOM]},
+         "a loop over the samples that adds up their losses and never averages: right for one sample",
+         {"softmax_loss_tests": ["right for one sample", "mean"]}),
+        ("family_gradient_loop_not_averaged", R().replace("softmax_gradient", "    return np.dot(dZ, X.T) / N", gradient_loop),
+         {"softmax_gradient_tests": [WORKED, RANDOM]},
+         "the samples' outer products added up in a loop, never averaged: right for one sample",
+         {"softmax_gradient_tests": ["right for one sample", "divide by the number of samples N"]}),
+        ("family_loss_rows_as_samples", R().replace("softmax_loss", "np.sum(np.exp(Z), axis=0, keepdims=True)",
+                                                    "np.sum(np.exp(Z), axis=1, keepdims=True)"),
+         {"softmax_loss_tests": ALL},
+         "the probabilities normalised along rows, as if rows were samples (wrong for one sample too)",
+         {"softmax_loss_tests": ["as if rows were samples"]}),
+    ]
+
+
 def softmax_toy_examples(release_nb, source_nb):
     c = lambda name: catalogued("softmax_toy", name)
+    R = lambda: Example(release_nb, source_nb, True)
     WORKED, RANDOM = "the worked example", "random batches"
     return _course_examples(release_nb, source_nb, [
         ("mistake_l2_penalises_bias", c("l2_on_bias"),
          {"softmax_loss_l2_tests": ["the penalty on the worked example", "random weights and alphas"]}),
         # softmax_gradient_l2 is judged with a known-good softmax_gradient: the mistake is charged once.
         ("mistake_gradient_not_averaged", c("gradient_not_averaged"), {"softmax_gradient_tests": [WORKED, RANDOM]}),
-        ("mistake_gradient_missing_minus_one", c("gradient_missing_minus_one"), {"softmax_gradient_tests": [WORKED, RANDOM]}),
-        ("mistake_gradient_transposed", c("gradient_transposed"), {"softmax_gradient_tests": [WORKED, RANDOM]}),
+        ("mistake_gradient_missing_minus_one", c("gradient_missing_minus_one"), {"softmax_gradient_tests": [WORKED, RANDOM, "one sample"]}),
+        ("mistake_gradient_transposed", c("gradient_transposed"), {"softmax_gradient_tests": [WORKED, RANDOM, "one sample"]}),
         ("mistake_l2_gradient_missing_two", c("l2_gradient_missing_two"),
          {"softmax_gradient_l2_tests": [WORKED, "random weights and alphas"]}),
         # Right values, X changed in place: only the check that looks for it fails.
         ("mistake_gradient_modifies_x", c("modifies_input"), {"softmax_gradient_tests": ["W, X and y left unchanged"]}),
         ("mistake_loss_log_of_zero", c("loss_log_of_zero"), {"softmax_loss_tests": ["scores far apart (log-softmax)"]}),
-    ])
+    ], family=softmax_toy_batch_family(R))
 
 
 def mnist_softmax_examples(release_nb, source_nb):
