@@ -166,6 +166,12 @@ def coerce(check: str | None, value, name: str, shape=None,
     return array
 
 
+def expect_shape(check: str | None, array: np.ndarray, name: str, shape) -> None:
+    """A ``"wrong_shape"`` failure unless ``array`` has ``shape``."""
+    if np.shape(array) != tuple(shape):
+        raise failure(check, "wrong_shape", f"{name} has shape {np.shape(array)}, expected {tuple(shape)}")
+
+
 def coerce_scalar(check: str | None, value, name: str, per_sample: str = "wrong_shape",
                   not_finite: tuple[str, str] | None = None) -> float:
     """The student's loss as a float; a vector is the ``per_sample`` mistake (one loss per sample)."""
