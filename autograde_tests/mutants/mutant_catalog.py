@@ -236,6 +236,8 @@ PICK = "log_P[y, np.arange(N)]"
 TOY = [
     M("softmax_loss", "loss_per_sample", "no mean", {1: f"return -{PICK}"}),
     M("softmax_loss", "loss_sum", "summed", {1: f"return -np.sum({PICK})"}),
+    M("softmax_loss", "loss_sum", "a loop over the samples that never averages",
+      {1: "total = 0.0\nfor n in range(N):\n    total -= log_P[y[n], n]\nreturn total"}, name="loss_loop_not_averaged"),
     M("softmax_loss", "loss_sign", "missing minus", {1: f"return np.mean({PICK})"}),
     M("softmax_loss", "loss_mean_over_classes", "divided by every entry", {1: f"return -np.sum({PICK}) / log_P.size"}),
     M("softmax_loss", "loss_ignores_labels", "mean over every class", {1: "return -np.mean(np.sum(log_P, axis=0))"}),
@@ -248,6 +250,9 @@ TOY = [
     M("softmax_loss", "wrong_value", "typo: log_P[y, y]", {1: "return -np.mean(log_P[y, y])"}, name="index_typo"),
 
     M("softmax_gradient", "gradient_not_averaged", "no / N", {1: "return np.dot(dZ, X.T)"}),
+    M("softmax_gradient", "gradient_not_averaged", "the samples' outer products added up in a loop",
+      {1: "gradient = np.zeros_like(W)\nfor n in range(N):\n    gradient += np.outer(dZ[:, n], X[:, n])\nreturn gradient"},
+      name="gradient_loop_not_averaged"),
     M("softmax_gradient", "gradient_missing_minus_one", "nothing subtracted", {0: "dZ[y, np.arange(N)] -= 0"}),
     M("softmax_gradient", "gradient_sign", "Y - P", {1: "return np.dot(-dZ, X.T) / N"}),
     M("softmax_gradient", "gradient_transposed", "X dZ^T", {1: "return np.dot(X, dZ.T) / N"}),

@@ -120,7 +120,7 @@ def call(check: str | None, function, *args, protect: bool = False, names: tuple
     except Exception as error:  # noqa: BLE001 - any error of the student's code is reported
         extra = hint if isinstance(error, ValueError) else ""
         mistake = "missing" if type(error).__name__ == "NameError" else "raised"
-        raise failure(check, mistake, f"{raised(error)}{extra}") from None
+        raise failure(check, mistake, f"{raised(error, advice=not extra)}{extra}") from None
     if protect:
         for index, (original, copy) in enumerate(zip(args, given)):
             if isinstance(original, (np.ndarray, dict)) and not _same(original, copy):
@@ -130,12 +130,12 @@ def call(check: str | None, function, *args, protect: bool = False, names: tuple
     return result
 
 
-def raised(error: BaseException) -> str:
+def raised(error: BaseException, advice: bool = True) -> str:
     """What the student's code raised, in words (``diagnose.translate``): 'raised ValueError: ...'
     for a plain error, the translation alone when there is one."""
     from course_lib.checks.diagnose import translate
 
-    words = translate(type(error).__name__, str(error))
+    words = translate(type(error).__name__, str(error), advice)
     return words if words.startswith("blank not filled yet") else f"raised {words}"
 
 

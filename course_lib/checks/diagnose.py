@@ -12,22 +12,21 @@ from contextlib import contextmanager
 
 import numpy as np
 
-# The batch-versus-one-sample family: formulas right for one sample (one column) that go wrong
-# on a batch. Each kind has one wording of what is right and what to change; the checks modules
-# name their mistakes of the family in their own MISTAKES and list them in ``BATCH_MISTAKES``.
+# The batch-versus-one-sample family: formulas right for one sample (one column) that go wrong on
+# a batch, and rows taken as samples. The checks modules name their mistakes of the family in
+# their own MISTAKES and map them to these kinds in ``BATCH_MISTAKES``; their messages say what is
+# right ("right for one sample") and what to change.
 BATCH_FAMILY = {
-    "flattened_batch": ("right for one sample, but {what} treats the whole batch of {N} samples as one long "
-                        "vector of {CN} numbers", "{fix}"),
-    "per_sample_formula": ("right for one sample (a single column), but applied to a batch it mixes the "
-                           "samples", "{fix}"),
-    "sum_not_mean": ("right for one sample, but on a batch it adds the samples up where their mean is asked",
-                     "divide by the number of samples (columns), {N_name}"),
-    "mean_not_sum": ("right for one sample, but on a batch it averages where the sum (or the per-sample "
-                     "value) is asked", "{fix}"),
-    "rows_as_samples": ("it takes rows as samples; in this course samples are columns (X is features x "
-                        "samples, y is classes x samples)", "{fix}"),
-    "per_sample_steps": ("right for batches of one sample, but it steps once per sample instead of once per "
-                         "batch", "{fix}"),
+    "flattened_batch": "a one-sample formula (np.outer, np.size, np.identity, .ravel) that flattens the whole batch "
+                       "into one long vector: build one result per sample (einsum over the batch) or sum them",
+    "per_sample_formula": "a one-sample formula applied to the batch (a sum or a max over the whole matrix, einsum "
+                          "subscripts that sum over samples): take it per column (axis=0, keepdims=True)",
+    "sum_not_mean": "the samples added up where their mean is asked (a loop over samples that never averages): "
+                    "divide by the number of samples",
+    "mean_not_sum": "a mean, or one value per sample, where the per-sample value or the batch total is asked",
+    "rows_as_samples": "rows taken as samples (a framework's convention, labels transposed): in this course samples "
+                       "are columns",
+    "per_sample_steps": "a training step per sample instead of one per batch: right for batches of one sample",
 }
 
 # Names of the grader's and the checks' own objects, never shown to a student.
@@ -57,9 +56,10 @@ def _shapes(text: str) -> list[tuple[int, ...]]:
     return [tuple(int(x) for x in re.findall(r"\d+", s)) for s in re.findall(r"\(([\d, ]*)\)", text)]
 
 
-def translate(name: str, message: str) -> str:
+def translate(name: str, message: str, advice: bool = True) -> str:
     """A raw exception of the student's code (its type ``name`` and ``message``) in words, with
-    nothing of the grader's internals in it."""
+    nothing of the grader's internals in it; ``advice=False`` leaves out the generic advice on
+    shapes (the caller has a better one)."""
     message = str(message).strip()
     if name == "NameError":
         found = re.search(r"name '(\w+)' is not defined", message)
@@ -83,13 +83,13 @@ def translate(name: str, message: str) -> str:
     if name == "ValueError" and "could not be broadcast" in message:
         shapes = _shapes(message)
         listed = " and ".join(str(s) for s in shapes) or "different shapes"
-        return (f"ValueError: arrays of shapes {listed} were combined elementwise and do not fit together: check the shape of "
-                f"each intermediate result")
+        return (f"ValueError: arrays of shapes {listed} were combined elementwise and do not fit together"
+                + (": check the shape of each intermediate result" if advice else ""))
     if name == "ValueError" and ("not aligned" in message or "mismatch in its core dimension" in message):
         shapes = _shapes(message)
         listed = " and ".join(str(s) for s in shapes[:2]) or "these shapes"
-        return (f"ValueError: a matrix product of shapes {listed}: the inner sizes differ; check which factor is "
-                f"transposed and that samples are columns")
+        return (f"ValueError: a matrix product of shapes {listed}: the inner sizes differ"
+                + ("; check which factor is transposed and that samples are columns" if advice else ""))
     return f"{name}: {scrub(message)}" if message else name
 
 

@@ -58,6 +58,17 @@ MISTAKES = {
     **GENERIC_MISTAKES,
 }
 
+# The mistakes of the batch-versus-one-sample family (``diagnose.BATCH_FAMILY``): right for one
+# sample, wrong on a batch (the judge gives the one-sample part its own check), or rows as samples.
+BATCH_MISTAKES = {
+    "loss_per_sample": "mean_not_sum",
+    "loss_sum": "sum_not_mean",
+    "loss_whole_matrix": "per_sample_formula",
+    "loss_wrong_axis": "rows_as_samples",
+    "gradient_not_averaged": "sum_not_mean",
+    "gradient_transposed": "rows_as_samples",
+}
+
 
 def _call(check: str, function, *args):
     """The student's function on copies of W, X, y: an exception or an in-place change of an
