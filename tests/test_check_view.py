@@ -71,3 +71,24 @@ def test_visible_checks_say_errors_in_words_without_internal_names(tmp_path):
             assert internal not in text, (internal, text)
     # The failing cells still fail (nbgrader's autograde and Validate see an error).
     assert all(any(o.output_type == "error" for o in cell.outputs) for cell in nb.cells[2:])
+
+
+def test_validate_and_plain_nbgrader_feedback_say_errors_in_words():
+    """``messages.error_message`` (validate, plain nbgrader's feedback): raw errors translated,
+    internal names and course_lib paths left out."""
+    from course_lib.grading.messages import error_message
+
+    def cell(ename, evalue):
+        return {"outputs": [{"output_type": "error", "ename": ename, "evalue": evalue, "traceback": []}]}
+
+    said = error_message(cell("NameError", "name 'cce' is not defined"))
+    assert said.startswith("blank not filled yet: `cce` is not defined") and "NameError" not in said
+    said = error_message(cell("ModuleNotFoundError", "No module named 'torch'"))
+    assert "the course environment has no package `torch`" in said and "NumPy" in said
+    said = error_message(cell("AttributeError", "'ShiftLayer' object has no attribute 'weights'"))
+    assert "reached into a layer" in said and "ShiftLayer" not in said
+    said = error_message(cell("ValueError", "operands could not be broadcast together with shapes (20,20) (4,5)"))
+    assert "(20, 20) and (4, 5)" in said and "broadcast" not in said
+    said = error_message(cell("TypeError", "PlainDense.forward() takes 2 positional arguments but 3 were given "
+                                           "(/grading/tree/course_lib/checks/spies.py:12)"))
+    assert "PlainDense" not in said and "course_lib/" not in said
