@@ -120,7 +120,11 @@ def call(check: str | None, function, *args, protect: bool = False, names: tuple
     except Exception as error:  # noqa: BLE001 - any error of the student's code is reported
         extra = hint if isinstance(error, ValueError) else ""
         mistake = "missing" if type(error).__name__ == "NameError" else "raised"
-        raise failure(check, mistake, f"{raised(error, advice=not extra)}{extra}") from None
+        if extra:  # the caller explains the shapes itself, from numpy's own wording
+            said = f"raised {type(error).__name__}: {scrub(str(error).strip())}"
+        else:
+            said = raised(error)
+        raise failure(check, mistake, f"{said}{extra}") from None
     if protect:
         for index, (original, copy) in enumerate(zip(args, given)):
             if isinstance(original, (np.ndarray, dict)) and not _same(original, copy):
@@ -128,6 +132,13 @@ def call(check: str | None, function, *args, protect: bool = False, names: tuple
                 raise failure(check, "modifies_input", f"changed {what} in place; work on a new array "
                                                        "(e.g. `Z = Z - ...` instead of `Z -= ...`, or .copy())")
     return result
+
+
+def scrub(text: str) -> str:
+    """``diagnose.scrub``: text without the grader's internal names and course_lib paths."""
+    from course_lib.checks.diagnose import scrub as _scrub
+
+    return _scrub(text)
 
 
 def raised(error: BaseException, advice: bool = True) -> str:
