@@ -121,6 +121,26 @@ def flattened_in(message: str, C: int, N: int) -> bool:
     return N > 1 and any(C * N in shape and C * N not in (C, N) for shape in _shapes(message))
 
 
+# --- the softmax axis -----------------------------------------------------------------------------
+
+def softmax_axis(a: np.ndarray, Z: np.ndarray) -> str | None:
+    """Which axis mistake a softmax result ``a`` of the scores ``Z`` (classes x samples) shows:
+    ``"whole_matrix"`` (the one-sample formula on a batch: all entries sum to 1), ``"rows"`` (each
+    row sums to 1: rows taken as samples), ``"max_over_rows"`` (each row's max subtracted), or None."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.shape != np.shape(Z):
+        return None
+    if np.isclose(a.sum(), 1.0, rtol=1e-9) and a.shape[1] > 1:
+        return "whole_matrix"
+    if np.allclose(a.sum(axis=1), 1.0, rtol=1e-6, atol=1e-9) and a.shape[0] > 1:
+        return "rows"
+    with np.errstate(all="ignore"):
+        shifted = np.exp(Z - Z.max(axis=1, keepdims=True))
+        if np.allclose(a, shifted / shifted.sum(axis=0), rtol=1e-6, atol=1e-9):
+            return "max_over_rows"
+    return None
+
+
 # --- a replaced function ------------------------------------------------------------------------
 
 def describe(obj, name: str) -> dict:
