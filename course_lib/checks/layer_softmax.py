@@ -84,6 +84,11 @@ def softmax_forward_large_scores(Softmax) -> None:
     a, _ = _softmax_forward(name, Softmax, scales, not_finite=(
         "softmax_global_max", "got inf or nan when the columns have very different scales: subtract each column's "
                               "own max (axis=0, keepdims=True), not the max of the whole matrix"))
+    if not close(a[:, 1], np.array([1 / 4, 1 / 4, 1 / 2])) and softmax_axis(a, scales) == "whole_matrix":
+        raise failure(name, "softmax_whole_matrix", "right for one sample, but with two columns of very different "
+                                                    "scales all entries together sum to 1 and the second column is "
+                                                    f"{fmt(a[:, 1])}: normalise each column (sample) on its own, with "
+                                                    "the max and the sum over axis=0, keepdims=True")
     if not close(a[:, 1], np.array([1 / 4, 1 / 4, 1 / 2])):
         raise failure(name, "wrong_value", f"for the column z = [-1000, -1000, -1000 + log 2] expected "
                                             f"[1/4, 1/4, 1/2], got {fmt(a[:, 1])}")

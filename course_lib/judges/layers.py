@@ -10,7 +10,7 @@ import numpy as np
 
 from course_lib.checks import layers as visible
 from course_lib.checks.common import CheckFailure, call, close, coerce, coerce_scalar, failure, fmt
-from course_lib.checks.diagnose import replaced_note
+from course_lib.checks.diagnose import replaced_note, softmax_axis
 from course_lib.checks.loop import PER_SAMPLE, check_loop_trace, run_loop
 from course_lib.checks.spies import train_trace
 from course_lib.grading.judge import AssignmentJudge, CellJudge, Check
@@ -39,8 +39,12 @@ def cce_random_batches(student) -> None:
         got = coerce_scalar(name, call(name, student.cce, y.copy(), yhat.copy()), "cce(y, yhat)", per_sample="cce_per_sample")
         if not abs(got - expected) <= 1e-9 * expected:
             if N > 1 and abs(got - N * expected) <= 1e-9 * N * expected:
-                raise failure(name, "cce_sum", f"for {C} classes and {N} samples the sum over samples came back; "
-                                               f"divide by the number of samples")
+                raise failure(name, "cce_sum", f"for {C} classes and {N} samples the sum over samples came back, right "
+                                               f"for one sample; on a batch divide by the number of samples")
+            if C != N and abs(got - N * expected / C) <= 1e-9 * N * expected / C:
+                raise failure(name, "cce_divides_by_classes", f"for {C} classes and {N} samples this is divided by the "
+                                                              f"{C} classes (rows), as if rows were samples; samples are "
+                                                              f"the columns: divide by y.shape[1]")
             raise failure(name, "wrong_value", f"wrong for {C} classes and {N} samples: expected {expected:.6f}, got {got:.6f}")
 
 
@@ -73,6 +77,14 @@ def softmax_forward_random_batches(student) -> None:
         got = coerce(name, call(name, layer.forward, Z.copy()), "Softmax().forward(z)", shape=Z.shape,
                      not_finite=("softmax_overflow", "got inf or nan for large scores: subtract each column's max before exp"))
         if not close(got, expected, rtol=1e-9, atol=1e-12):
+            axis = softmax_axis(got, Z)
+            if axis == "whole_matrix":
+                raise failure(name, "softmax_whole_matrix", f"for z of shape {Z.shape} all entries together sum to 1: "
+                                                            f"right for one sample, but each column (sample) must sum "
+                                                            f"to 1 on its own (axis=0, keepdims=True)")
+            if axis == "rows":
+                raise failure(name, "softmax_wrong_axis", f"for z of shape {Z.shape} each row sums to 1, as if rows "
+                                                          f"were samples; each column (sample) must (axis=0)")
             raise failure(name, "wrong_value", f"wrong for z of shape {Z.shape}")
 
 
