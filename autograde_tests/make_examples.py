@@ -249,7 +249,7 @@ def first_failure(variant: Variant) -> dict:
     return {"check": outcome.cell, "mistake": outcome.named, "message": message}
 
 
-def _course_examples(release_nb, source_nb, mistakes, extra=()):
+def _course_examples(release_nb, source_nb, mistakes, extra=(), family=()):
     """The reference, the untouched release, then each (example, variant, graded cells at 0)."""
     R = lambda: Example(release_nb, source_nb, True)
     out = [("reference", R().nb, R().expected(), "every answer right: full marks", None)]
@@ -266,7 +266,146 @@ def _course_examples(release_nb, source_nb, mistakes, extra=()):
             out.append((name, None, R().expected(failed=failed), note, None))
             continue
         out.append((name, ex.nb, ex.expected(failed=failed), note, None))
+    for name, ex, failed, note, named in family:
+        out.append((name, ex.nb, {**ex.expected(failed=failed), "named": named}, note, None))
     return out
+
+
+# The layers assignment as a real student handed it in: formulas right for one sample applied to
+# a whole batch, a framework-style loss object (rows as samples) in place of the notebook's cce, a
+# training loop over the samples of each batch that reaches into the first layer.
+REAL_CCE = '''# Probabilities are clipped to [EPS, 1] so the log never sees 0.
+EPS = 1e-12
+
+
+class CategoricalCrossEntropy:
+    """Like the frameworks' loss objects: y_true, y_pred of shape (batch, classes)."""
+
+    def __init__(self, epsilon=1e-7):
+        self.epsilon = epsilon
+
+    def __call__(self, y_true, y_pred):
+        y_pred = np.clip(y_pred, self.epsilon, 1.0)
+        return float(np.mean(-np.sum(y_true * np.log(y_pred), axis=1)))
+
+
+cce = CategoricalCrossEntropy()'''
+REAL_SOFTMAX = '''class Softmax(Layer):
+    """a = softmax(z) for every column; backward applies each sample's Jacobian."""
+
+    def forward(self, input):
+        """input z (C, N) -> a (C, N), each column positive and summing to 1."""
+        self.input = input
+        E = np.exp(input - np.max(input))
+        self.output = E / np.sum(E)
+        return self.output
+
+    def backward(self, output_gradient, learning_rate):
+        """dL/da (C, N) -> dL/dz (C, N); no weights, so learning_rate is unused."""
+        a = self.output
+        # the Jacobian da/dz = diag(a) - a a^T
+        T = np.identity(np.size(self.output)) * a - np.outer(a, a)
+        return np.dot(T, output_gradient)'''
+REAL_LOOP = '''def train_layers(network, X, Y, epochs, batch_size, learning_rate, rng):
+    """Mini-batch SGD over a list of layers: X (D, N), Y one-hot (C, N); returns the mean loss per epoch."""
+    N = X.shape[1]
+    losses = []
+    for epoch in range(epochs):
+        total_loss = 0.0
+        for batch in epoch_batches(N, batch_size, rng):
+            gradient_sum = np.zeros_like(network[0].weights)
+            for n in batch:
+                output = X[:, [n]]
+                for layer in network:
+                    output = layer.forward(output)
+                total_loss += cce(Y[:, [n]], output)
+                output_gradient = cce_gradient(Y[:, [n]], output)
+                for layer in reversed(network):
+                    output_gradient = layer.backward(output_gradient, 0.0)
+                gradient_sum += network[0].weights_gradient
+            network[0].weights -= learning_rate * gradient_sum
+        losses.append(total_loss / N)
+    return losses'''
+PER_SAMPLE_LOOP = REAL_LOOP.replace("            gradient_sum = np.zeros_like(network[0].weights)\n", "").replace(
+    "layer.backward(output_gradient, 0.0)", "layer.backward(output_gradient, learning_rate)").replace(
+    "                gradient_sum += network[0].weights_gradient\n            network[0].weights -= learning_rate * gradient_sum\n", "")
+CCE_OBJECT = ("cce_tests", ["the worked example (mean over samples)", "random batches", "one sample"])
+
+
+def real_student(R):
+    """The issue's submission: about a third of the points, each mistake named."""
+    ex = R()
+    ex.cell("cce").source = REAL_CCE
+    ex.replace("cce_gradient", "return -y / np.clip(yhat, EPS, 1.0)", "return -y / yhat")
+    ex.cell("softmax").source = REAL_SOFTMAX
+    ex.replace("dense", "np.dot(output_gradient, self.input.T)", "np.outer(output_gradient, self.input)")
+    ex.cell("train_layers").source = REAL_LOOP
+    return ex
+
+
+def layers_batch_family(R):
+    """(name, example, failed checks, note, named): one submission per mistake of the
+    batch-versus-one-sample family, with the words its feedback must hold."""
+    fwd, bwd, dense, loop = "softmax_forward_tests", "softmax_backward_tests", "dense_backward_tests", "train_layers_tests"
+    loop_batches = [c for c in ["batches, forward and backward, the epoch losses (spy layers)", "the same with other sizes",
+                                "training softmax regression (known-good layers)"]]
+    return [
+        ("real_student", real_student(R), {
+            **dict([CCE_OBJECT]), "cce_gradient_tests": [CCE_ZERO],
+            fwd: ["the worked example (each column sums to 1)", "large scores (stability)", "random batches"],
+            bwd: ["each sample's Jacobian applied to its gradient (batches)", "samples kept apart"],
+            dense: ["the weights gradient", "the gradient-descent step", "the input gradient (weights before the step)"],
+            loop: loop_batches},
+         "the issue's submission: right for one sample, wrong on batches; about a third of the points",
+         {"cce_tests": ["as if rows were samples", "`cce` is no longer the notebook's function but an object of the class "
+                                                   "`CategoricalCrossEntropy`", "judged by what it returns"],
+          "cce_gradient_tests": ["clip yhat to [EPS, 1] before dividing"],
+          fwd: ["right for one sample (a single column), but on a batch all entries together sum to 1"],
+          bwd: ["your Jacobian is correct for one sample", "Build one C x C Jacobian per sample, e.g. with einsum over the batch",
+                "(12, 12) and (3, 4)"],
+          dense: ["your weights gradient has shape (18, 30); it must have the shape of W, (3, 5)", "np.outer flattens"],
+          loop: ["the training loop reached into a layer for `.weights`", "only call each layer's forward",
+                 "adds up the samples' gradients where their mean is asked"]}),
+        ("family_cce_rows_as_samples_object", _cells(R(), cce=REAL_CCE), dict([CCE_OBJECT]),
+         "cce rebound to a loss object that takes rows as samples: named, judged by what it returns",
+         {"cce_tests": ["as if rows were samples", "`CategoricalCrossEntropy`", "__call__"]}),
+        ("family_cce_sum", R().replace("cce", "/ y.shape[1]", ""),
+         {"cce_tests": ["the worked example (mean over samples)", "random batches"]},
+         "a sum where the mean is asked: the one-sample and clipping checks keep their points",
+         {"cce_tests": ["right for one sample, but on a batch this is the sum over the 4 samples"]}),
+        ("family_cce_gradient_averaged", R().replace("cce_gradient", "return -y / np.clip(yhat, EPS, 1.0)",
+                                                     "return -y / np.clip(yhat, EPS, 1.0) / y.shape[1]"),
+         {"cce_gradient_tests": ["the worked example", "random batches"]},
+         "a mean where the per-sample gradient is asked", {"cce_gradient_tests": ["divided by the number of samples"]}),
+        ("family_softmax_one_sample_formula", R().replace("softmax", "E = np.exp(input - np.max(input, axis=0, keepdims=True))\n"
+                                                                    "        self.output = E / np.sum(E, axis=0, keepdims=True)",
+                                                          "E = np.exp(input - np.max(input))\n        self.output = E / np.sum(E)"),
+         {fwd: ["the worked example (each column sums to 1)", "large scores (stability)", "random batches"]},
+         "the one-sample softmax applied to the batch", {fwd: ["right for one sample (a single column)", "axis=0"]}),
+        ("family_softmax_backward_flattened_jacobian", _cells(R(), softmax=REAL_SOFTMAX.replace(
+            "        E = np.exp(input - np.max(input))\n        self.output = E / np.sum(E)",
+            "        E = np.exp(input - np.max(input, axis=0, keepdims=True))\n        self.output = E / np.sum(E, axis=0, keepdims=True)")),
+         {bwd: ["each sample's Jacobian applied to its gradient (batches)", "samples kept apart"]},
+         "np.identity(np.size(self.output)): the Jacobian of the flattened batch; the one-sample part keeps its points",
+         {bwd: ["your Jacobian is correct for one sample", "one C x C Jacobian per sample"]}),
+        ("family_dense_outer", R().replace("dense", "np.dot(output_gradient, self.input.T)", "np.outer(output_gradient, self.input)"),
+         {dense: ["the weights gradient", "the gradient-descent step", "the input gradient (weights before the step)"]},
+         "np.outer in Dense.backward: right for one sample", {dense: ["it must have the shape of W, (3, 5)", "np.outer flattens"]}),
+        ("family_loop_per_sample", _cells(R(), train_layers=PER_SAMPLE_LOOP), {loop: loop_batches},
+         "a loop over the samples of each batch, one SGD step per sample",
+         {loop: ["once per sample", "right for batches of one sample"]}),
+        ("family_loop_reaches_into_layer", _cells(R(), train_layers=REAL_LOOP), {loop: loop_batches},
+         "per-sample gradients added up by reaching into the first layer, never averaged",
+         {loop: ["reached into a layer", "divide the batch's gradient by len(batch)"]}),
+        ("family_loop_labels_transposed", R().replace("train_layers", "Y_batch = Y[:, batch]", "Y_batch = Y.T[batch]"),
+         {loop: ALL}, "the batch's labels as rows", {loop: ["labels transposed", "samples are columns"]}),
+    ]
+
+
+def _cells(ex, **sources):
+    for gid, code in sources.items():
+        ex.cell(gid).source = code
+    return ex
 
 
 def layers_examples(release_nb, source_nb):
@@ -275,17 +414,19 @@ def layers_examples(release_nb, source_nb):
     return _course_examples(release_nb, source_nb, [
         ("mistake_cce_no_clip", t("cce", "np.log(np.clip(yhat, EPS, 1.0))", "np.log(yhat)"), {"cce_tests": [CCE_ZERO]}),
         ("mistake_cce_gradient_sign", t("cce_gradient", "return -y /", "return y /"),
-         {"cce_gradient_tests": ["the worked example", "random batches"]}),
+         {"cce_gradient_tests": ["the worked example", "random batches", "one sample"]}),
         ("mistake_softmax_no_max", t("softmax", "np.exp(input - np.max(input, axis=0, keepdims=True))", "np.exp(input)"),
          {"softmax_forward_tests": ["large scores (stability)", "random batches"]}),
         ("mistake_dense_bias_dropped", t("dense", "np.dot(output_gradient, self.input.T)", "np.dot(output_gradient, self.input[:-1].T)"),
          {"dense_backward_tests": ALL}),
+        # Right for batches of one sample: that check keeps its point.
         ("mistake_loop_no_batch_mean", t("train_layers", "cce_gradient(Y_batch, output) / len(batch)", "cce_gradient(Y_batch, output)"),
-         {"train_layers_tests": ALL}),
+         {"train_layers_tests": ["batches, forward and backward, the epoch losses (spy layers)", "the same with other sizes",
+                                 "training softmax regression (known-good layers)"]}),
     ], extra=[
         ("adv_lookalike_float", R().replace("cce", "    return -np.sum", LIAR.replace("\n", "\n    ").join(["    ", "\n    return _Always(0.0)\n    return -np.sum"])),
          {"cce_tests": ALL}, "a float subclass whose comparisons always pass travels as the plain 0.0 it is"),
-    ] + layers_adversarial(R))
+    ] + layers_adversarial(R), family=layers_batch_family(R))
 
 
 CCE_ZERO = "probabilities of exactly 0 (clipping)"
@@ -441,22 +582,47 @@ def layers_adversarial(R):
     ]]
 
 
+def softmax_toy_batch_family(R):
+    """(name, example, failed checks, note, named) for the batch-versus-one-sample mistakes of
+    the toy notebook: loops over samples that forget to average, rows taken as samples."""
+    WORKED, RANDOM, ONE = "the worked example", "random batches", "one sample"
+    loss_loop = ("    total = 0.0\n    for n in range(N):\n        total -= log_P[y[n], n]\n    return total")
+    gradient_loop = ("    gradient = np.zeros_like(W)\n    for n in range(N):\n"
+                     "        gradient += np.outer(dZ[:, n], X[:, n])\n    return gradient")
+    return [
+        ("family_loss_loop_not_averaged", R().replace("softmax_loss", "    return -np.mean(log_P[y, np.arange(N)])", loss_loop),
+         {"softmax_loss_tests": ["the worked example (mean over samples)", RANDOM]},
+         "a loop over the samples that adds up their losses and never averages: right for one sample",
+         {"softmax_loss_tests": ["right for one sample", "mean"]}),
+        ("family_gradient_loop_not_averaged", R().replace("softmax_gradient", "    return np.dot(dZ, X.T) / N", gradient_loop),
+         {"softmax_gradient_tests": [WORKED, RANDOM]},
+         "the samples' outer products added up in a loop, never averaged: right for one sample",
+         {"softmax_gradient_tests": ["right for one sample", "divide by the number of samples N"]}),
+        ("family_loss_rows_as_samples", R().replace("softmax_loss", "np.sum(np.exp(Z), axis=0, keepdims=True)",
+                                                    "np.sum(np.exp(Z), axis=1, keepdims=True)"),
+         {"softmax_loss_tests": ALL},
+         "the probabilities normalised along rows, as if rows were samples (wrong for one sample too)",
+         {"softmax_loss_tests": ["as if rows were samples"]}),
+    ]
+
+
 def softmax_toy_examples(release_nb, source_nb):
     c = lambda name: catalogued("softmax_toy", name)
+    R = lambda: Example(release_nb, source_nb, True)
     WORKED, RANDOM = "the worked example", "random batches"
     return _course_examples(release_nb, source_nb, [
         ("mistake_l2_penalises_bias", c("l2_on_bias"),
          {"softmax_loss_l2_tests": ["the penalty on the worked example", "random weights and alphas"]}),
         # softmax_gradient_l2 is judged with a known-good softmax_gradient: the mistake is charged once.
         ("mistake_gradient_not_averaged", c("gradient_not_averaged"), {"softmax_gradient_tests": [WORKED, RANDOM]}),
-        ("mistake_gradient_missing_minus_one", c("gradient_missing_minus_one"), {"softmax_gradient_tests": [WORKED, RANDOM]}),
-        ("mistake_gradient_transposed", c("gradient_transposed"), {"softmax_gradient_tests": [WORKED, RANDOM]}),
+        ("mistake_gradient_missing_minus_one", c("gradient_missing_minus_one"), {"softmax_gradient_tests": [WORKED, RANDOM, "one sample"]}),
+        ("mistake_gradient_transposed", c("gradient_transposed"), {"softmax_gradient_tests": [WORKED, RANDOM, "one sample"]}),
         ("mistake_l2_gradient_missing_two", c("l2_gradient_missing_two"),
          {"softmax_gradient_l2_tests": [WORKED, "random weights and alphas"]}),
         # Right values, X changed in place: only the check that looks for it fails.
         ("mistake_gradient_modifies_x", c("modifies_input"), {"softmax_gradient_tests": ["W, X and y left unchanged"]}),
         ("mistake_loss_log_of_zero", c("loss_log_of_zero"), {"softmax_loss_tests": ["scores far apart (log-softmax)"]}),
-    ])
+    ], family=softmax_toy_batch_family(R))
 
 
 def mnist_softmax_examples(release_nb, source_nb):

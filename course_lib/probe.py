@@ -28,10 +28,12 @@ MIME = "application/vnd.course-lib.probe+npz"
 
 
 def _helpers() -> dict:
+    from course_lib.checks.diagnose import describe
     from course_lib.checks.known_good import with_known_good
     from course_lib.checks.spies import loop_trace, train_trace
 
-    return {"loop_trace": loop_trace, "train_trace": train_trace, "with_known_good": with_known_good}
+    return {"loop_trace": loop_trace, "train_trace": train_trace, "with_known_good": with_known_good,
+            "describe": describe}
 
 
 def _error(error: BaseException) -> list[str]:

@@ -206,10 +206,38 @@ def test_softmax_backward_check_names_the_mistake(mistake, backward):
     expect_mistake(checks.check_softmax_backward, _softmax_class(backward=backward), mistake)
 
 
-def test_softmax_backward_check_needs_a_right_forward_first():
+def test_softmax_backward_check_judges_backward_whatever_forward_does(capsys):
+    """The state is set by the check: a wrong forward costs forward alone."""
     wrong_forward = _softmax_class(forward=lambda z: np.exp(z) / np.sum(np.exp(z)))
-    message = expect_mistake(checks.check_softmax_backward, wrong_forward, "softmax_forward_first")
-    assert "Softmax.forward" in message
+    checks.check_softmax_backward(wrong_forward)
+    assert "\u2714 Softmax.backward" in capsys.readouterr().out
+
+
+def _flattened_backward(self, output_gradient, learning_rate):
+    """Right for one sample: a Jacobian the size of the whole (flattened) batch."""
+    T = np.identity(np.size(self.output)) * self.output - np.outer(self.output, self.output)
+    return np.dot(T, output_gradient)
+
+
+def test_softmax_backward_check_names_a_jacobian_over_the_flattened_batch():
+    answer = type("StudentSoftmax", (Softmax,), {"backward": _flattened_backward})
+    message = expect_mistake(checks.check_softmax_backward, answer, "softmax_backward_flattened_jacobian")
+    assert "correct for one sample" in message and "one C x C Jacobian per sample" in message
+    assert "einsum" in message and "(20, 20)" in message
+
+
+def _outer_backward(self, output_gradient, learning_rate):
+    self.weights_gradient = np.outer(output_gradient, self.input)
+    input_gradient = np.dot(self.weights[:, :-1].T, output_gradient)
+    self.weights -= learning_rate * self.weights_gradient
+    return input_gradient
+
+
+def test_dense_backward_check_names_np_outer_on_a_batch_by_the_shapes_meaning():
+    message = expect_mistake(checks.check_dense_backward, _dense_class(_outer_backward), "dense_weights_gradient_outer")
+    assert "your weights gradient has shape (18, 30); it must have the shape of W, (3, 5)" in message
+    assert "right for one sample" in message and "broadcast" not in message
+    checks.dense_one_sample(_dense_class(_outer_backward))  # the one-sample part is right
 
 
 def _dense_class(backward):
@@ -342,6 +370,57 @@ def test_training_loop_check_reports_errors_and_wrong_returns():
     message = expect_mistake(checks.check_training_loop, crashes, "raised")
     assert "ValueError" in message
     expect_mistake(checks.check_training_loop, lambda *args: None, "loop_wrong_return")
+
+
+def _per_sample_loop(reach_into_layer: bool):
+    """A loop over the samples of each batch: per-sample SGD steps, or per-sample gradients added
+    up in the loop (reaching into the first layer's weights) and never averaged."""
+
+    def train(net, X, Y, epochs, batch_size, learning_rate, rng):
+        N, losses_ = X.shape[1], []
+        for epoch in range(epochs):
+            total_loss = 0.0
+            for batch in network.epoch_batches(N, batch_size, rng):
+                summed = np.zeros_like(net[0].weights) if reach_into_layer else None
+                for n in batch:
+                    output = X[:, [n]]
+                    for layer in net:
+                        output = layer.forward(output)
+                    total_loss += cce(Y[:, [n]], output)
+                    gradient = cce_gradient(Y[:, [n]], output)
+                    for layer in reversed(net):
+                        gradient = layer.backward(gradient, 0.0 if reach_into_layer else learning_rate)
+                    if reach_into_layer:
+                        summed += net[0].weights_gradient
+                if reach_into_layer:
+                    net[0].weights -= learning_rate * summed
+            losses_.append(total_loss / N)
+        return losses_
+
+    return train
+
+
+def test_training_loop_check_names_a_loop_over_samples():
+    message = expect_mistake(checks.check_training_loop, _per_sample_loop(False), "loop_steps_per_sample")
+    assert "once per sample" in message and "right for batches of one sample" in message
+
+
+def test_training_loop_check_says_which_rule_a_loop_reaching_into_a_layer_broke():
+    message = expect_mistake(checks.check_training_loop, _per_sample_loop(True), "loop_reaches_into_layer")
+    assert "forward" in message and "backward" in message and "`.weights`" in message
+    for internal in ("ShiftLayer", "TableLayer", "_Tag", "AttributeError: '"):
+        assert internal not in message
+
+
+def test_a_replaced_cce_is_named_and_judged_by_what_it_returns():
+    class RowsAsSamples:
+        def __call__(self, y_true, y_pred):
+            return float(np.mean(-np.sum(y_true * np.log(np.clip(y_pred, 1e-7, 1.0)), axis=1)))
+
+    message = expect_mistake(checks.check_cce, RowsAsSamples(), "cce_divides_by_classes")
+    assert "as if rows were samples" in message and "RowsAsSamples" in message and "__call__" in message
+    message = expect_mistake(checks.check_cce, lambda y, yhat: -np.sum(y * np.log(_clip(yhat))), "cce_sum")
+    assert "a lambda" in message and "right for one sample" in message
 
 
 # --- the hidden tests can fail ---------------------------------------------------------------

@@ -148,6 +148,28 @@ LAYERS = [
       replace=[("    return losses", "    return total_loss / N")], blank=3),
 ]
 
+# The batch-versus-one-sample family: right for one sample, wrong on a batch.
+LAYERS += [
+    M("cce", "cce_divides_by_classes", "rows as samples (a framework's convention): mean over rows of the row sums",
+      {0: f"return -np.mean(np.sum(y * {CLIPPED}, axis=1))"}, name="cce_rows_as_samples"),
+    M("softmax", "softmax_whole_matrix", "the one-sample formula on the batch",
+      {0: "E = np.exp(input - np.max(input))\nself.output = E / E.sum()"}, name="softmax_one_sample_formula"),
+    M("softmax", "softmax_backward_flattened_jacobian", "np.identity(np.size(a)) and np.outer over the batch",
+      {1: "T = np.identity(np.size(a)) * a - np.outer(a, a)", 2: "return np.dot(T, output_gradient)"}),
+    M("softmax", "softmax_backward_flattened_jacobian", "np.diagflat over the batch",
+      {1: "T = np.diagflat(a) - np.outer(a, a)", 2: "return np.dot(T, output_gradient)"}, name="jacobian_diagflat"),
+    M("dense", "dense_weights_gradient_outer", "np.outer (one sample's formula)",
+      {0: "self.weights_gradient = np.outer(output_gradient, self.input)"}),
+    M("train_layers", "loop_steps_per_sample", "one step per sample of each batch",
+      replace=[(LOOP_BATCHES, "        for batch in [[n] for b in epoch_batches(N, batch_size, rng) for n in b]:\n")], blank=0),
+    M("train_layers", "loop_reaches_into_layer", "updates the first layer's weights itself",
+      {5: "output_gradient = layer.backward(output_gradient, 0.0)"},
+      replace=[("        losses.append(total_loss / N)",
+                "            network[0].weights -= learning_rate * network[0].weights_gradient\n"
+                "        losses.append(total_loss / N)")]),
+    M("train_layers", "loop_labels_transposed", "labels as rows", {1: "Y_batch = Y.T[batch]"}),
+]
+
 LAYERS_ALTERNATIVES = [
     A("cce", "loop", "a loop over samples",
       {0: "total = 0.0\nfor n in range(y.shape[1]):\n    for k in range(y.shape[0]):\n"
@@ -197,6 +219,11 @@ LAYERS_ALTERNATIVES = [
       replace=[("        total_loss = 0.0\n", "        batch_losses, sizes = [], []\n"),
                ("        losses.append(total_loss / N)", "        losses.append(float(np.average(batch_losses, weights=sizes)))")],
       blanks={3: "batch_losses.append(cce(Y_batch, output)); sizes.append(len(batch))"}),
+    A("cce", "callable_object", "cce rebound to a callable object that takes samples as columns",
+      replace=[("def cce(y, yhat):", "class ColumnsLoss:\n    def __call__(self, y, yhat):\n        return _cce(y, yhat)\n\n\ndef _cce(y, yhat):"),
+               ("# BLANK: return(?)", "# BLANK: return(?)\n\n\ncce = ColumnsLoss()")], blank=0),
+    A("softmax", "jacobian_per_sample_loop", "one identity the size of one sample, a loop over the batch",
+      {1: "T = np.stack([np.identity(a.shape[0]) * a[:, n] - np.outer(a[:, n], a[:, n]) for n in range(a.shape[1])], axis=2)"}),
     A("train_layers", "take", "np.take for the batch columns",
       {0: "X_batch = np.take(X, batch, axis=1)", 1: "Y_batch = np.take(Y, batch, axis=1)"}),
 ]
@@ -209,6 +236,8 @@ PICK = "log_P[y, np.arange(N)]"
 TOY = [
     M("softmax_loss", "loss_per_sample", "no mean", {1: f"return -{PICK}"}),
     M("softmax_loss", "loss_sum", "summed", {1: f"return -np.sum({PICK})"}),
+    M("softmax_loss", "loss_sum", "a loop over the samples that never averages",
+      {1: "total = 0.0\nfor n in range(N):\n    total -= log_P[y[n], n]\nreturn total"}, name="loss_loop_not_averaged"),
     M("softmax_loss", "loss_sign", "missing minus", {1: f"return np.mean({PICK})"}),
     M("softmax_loss", "loss_mean_over_classes", "divided by every entry", {1: f"return -np.sum({PICK}) / log_P.size"}),
     M("softmax_loss", "loss_ignores_labels", "mean over every class", {1: "return -np.mean(np.sum(log_P, axis=0))"}),
@@ -221,6 +250,9 @@ TOY = [
     M("softmax_loss", "wrong_value", "typo: log_P[y, y]", {1: "return -np.mean(log_P[y, y])"}, name="index_typo"),
 
     M("softmax_gradient", "gradient_not_averaged", "no / N", {1: "return np.dot(dZ, X.T)"}),
+    M("softmax_gradient", "gradient_not_averaged", "the samples' outer products added up in a loop",
+      {1: "gradient = np.zeros_like(W)\nfor n in range(N):\n    gradient += np.outer(dZ[:, n], X[:, n])\nreturn gradient"},
+      name="gradient_loop_not_averaged"),
     M("softmax_gradient", "gradient_missing_minus_one", "nothing subtracted", {0: "dZ[y, np.arange(N)] -= 0"}),
     M("softmax_gradient", "gradient_sign", "Y - P", {1: "return np.dot(-dZ, X.T) / N"}),
     M("softmax_gradient", "gradient_transposed", "X dZ^T", {1: "return np.dot(X, dZ.T) / N"}),

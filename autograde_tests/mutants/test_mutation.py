@@ -68,6 +68,19 @@ def test_every_catalogued_mistake_has_a_mutant():
         assert not unknown, f"{notebook}: mutants expect mistakes the checks do not know: {sorted(unknown)}"
 
 
+def test_every_batch_family_mistake_is_catalogued_with_a_mutant():
+    """The batch-versus-one-sample family (``BATCH_MISTAKES`` of the notebooks graded by this
+    engineer's judges): each mistake is one of the module's, of a known kind, with a mutant."""
+    from course_lib.checks.diagnose import BATCH_FAMILY
+
+    for notebook in ("layers", "softmax_toy"):
+        module = CHECKS[notebook]
+        assert set(module.BATCH_MISTAKES) <= set(module.MISTAKES), notebook
+        assert set(module.BATCH_MISTAKES.values()) <= set(BATCH_FAMILY), notebook
+        named = {v.mistake for v in MUTANTS if v.notebook == notebook}
+        assert set(module.BATCH_MISTAKES) <= named, sorted(set(module.BATCH_MISTAKES) - named)
+
+
 def test_every_graded_function_has_six_named_mistakes_and_alternatives():
     for function in FUNCTIONS:
         mistakes = {v.mistake for v in MUTANTS if function_of(v) == function} - set(GENERIC_MISTAKES)

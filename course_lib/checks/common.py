@@ -21,6 +21,7 @@ GENERIC_MISTAKES = {
     "not_finite": "the result holds inf or nan",
     "modifies_input": "the function changes an array it was given",
     "wrong_value": "the result is wrong in a way no named mistake explains",
+    "missing": "a name the check needs is not defined (a blank not filled yet, or its cell stopped)",
 }
 
 
@@ -118,7 +119,12 @@ def call(check: str | None, function, *args, protect: bool = False, names: tuple
         raise
     except Exception as error:  # noqa: BLE001 - any error of the student's code is reported
         extra = hint if isinstance(error, ValueError) else ""
-        raise failure(check, "raised", f"raised {type(error).__name__}: {str(error).strip()}{extra}") from None
+        mistake = "missing" if type(error).__name__ == "NameError" else "raised"
+        if extra:  # the caller explains the shapes itself, from numpy's own wording
+            said = f"raised {type(error).__name__}: {scrub(str(error).strip())}"
+        else:
+            said = raised(error)
+        raise failure(check, mistake, f"{said}{extra}") from None
     if protect:
         for index, (original, copy) in enumerate(zip(args, given)):
             if isinstance(original, (np.ndarray, dict)) and not _same(original, copy):
@@ -126,6 +132,22 @@ def call(check: str | None, function, *args, protect: bool = False, names: tuple
                 raise failure(check, "modifies_input", f"changed {what} in place; work on a new array "
                                                        "(e.g. `Z = Z - ...` instead of `Z -= ...`, or .copy())")
     return result
+
+
+def scrub(text: str) -> str:
+    """``diagnose.scrub``: text without the grader's internal names and course_lib paths."""
+    from course_lib.checks.diagnose import scrub as _scrub
+
+    return _scrub(text)
+
+
+def raised(error: BaseException, advice: bool = True) -> str:
+    """What the student's code raised, in words (``diagnose.translate``): 'raised ValueError: ...'
+    for a plain error, the translation alone when there is one."""
+    from course_lib.checks.diagnose import translate
+
+    words = translate(type(error).__name__, str(error), advice)
+    return words if words.startswith("blank not filled yet") else f"raised {words}"
 
 
 def _copy(value):
@@ -153,6 +175,12 @@ def coerce(check: str | None, value, name: str, shape=None,
     if shape is not None and array.shape != tuple(shape):
         raise failure(check, "wrong_shape", f"{name} has shape {array.shape}, expected {tuple(shape)}")
     return array
+
+
+def expect_shape(check: str | None, array: np.ndarray, name: str, shape) -> None:
+    """A ``"wrong_shape"`` failure unless ``array`` has ``shape``."""
+    if np.shape(array) != tuple(shape):
+        raise failure(check, "wrong_shape", f"{name} has shape {np.shape(array)}, expected {tuple(shape)}")
 
 
 def coerce_scalar(check: str | None, value, name: str, per_sample: str = "wrong_shape",
@@ -206,3 +234,12 @@ def replaced_globals(function, **names):
                 namespace.pop(key, None)
             else:
                 namespace[key] = value
+
+
+def _show_errors_in_words() -> None:
+    from course_lib.checks.diagnose import show_errors_in_words
+
+    show_errors_in_words()
+
+
+_show_errors_in_words()

@@ -58,6 +58,17 @@ MISTAKES = {
     **GENERIC_MISTAKES,
 }
 
+# The mistakes of the batch-versus-one-sample family (``diagnose.BATCH_FAMILY``): right for one
+# sample, wrong on a batch (the judge gives the one-sample part its own check), or rows as samples.
+BATCH_MISTAKES = {
+    "loss_per_sample": "mean_not_sum",
+    "loss_sum": "sum_not_mean",
+    "loss_whole_matrix": "per_sample_formula",
+    "loss_wrong_axis": "rows_as_samples",
+    "gradient_not_averaged": "sum_not_mean",
+    "gradient_transposed": "rows_as_samples",
+}
+
 
 def _call(check: str, function, *args):
     """The student's function on copies of W, X, y: an exception or an in-place change of an
@@ -111,12 +122,14 @@ def loss_worked_example(softmax_loss) -> None:
     got = _number(name, _call(name, softmax_loss, _W, _X, _y), "softmax_loss(W, X, y)")
     if not math.isclose(got, _LOSS, rel_tol=1e-9):
         wrong = {
-            "loss_sum": (3 * _LOSS, "this is the sum over the 3 samples; take the mean"),
+            "loss_sum": (3 * _LOSS, "right for one sample, but on a batch this is the sum over the 3 samples where "
+                                    "their mean is asked: divide by the number of samples N (or use np.mean)"),
             "loss_sign": (-_LOSS, "the loss is negative: -log of a probability is >= 0, so keep the minus sign"),
-            "loss_wrong_axis": (_LN3, "the probabilities were normalised along rows; each column (sample) must "
-                                      "sum to 1: use axis=0"),
-            "loss_whole_matrix": (math.log(648) / 3, "the probabilities were normalised over the whole matrix; "
-                                                     "each column (sample) must sum to 1: use axis=0"),
+            "loss_wrong_axis": (_LN3, "the probabilities were normalised along rows, as if rows were samples; "
+                                      "samples are the columns of W X, so each column must sum to 1: use axis=0"),
+            "loss_whole_matrix": (math.log(648) / 3, "right for one sample, but on a batch the probabilities were "
+                                                     "normalised over the whole matrix; each column (sample) must sum "
+                                                     "to 1: use axis=0 with keepdims=True"),
             "loss_mean_over_classes": (_LOSS / 3, "this also averages over the 3 classes; only average over samples"),
             "loss_ignores_labels": (2 * math.log(6) / 3, "this averages -log P over every class; take only the "
                                                          "correct class y_n of each sample n"),
@@ -172,6 +185,32 @@ def loss_far_apart(softmax_loss, relative: bool = False) -> None:
                                                  f"hides how wrong the prediction is")
 
 
+def loss_one_sample(softmax_loss) -> None:
+    """One sample (X of shape (D+1, 1)): -log of its correct class's probability."""
+    name = "softmax_loss"
+    W, X, y = _W, _X[:, :1], _y[:1]
+    got = _number(name, _call(name, softmax_loss, W, X, y), "softmax_loss for one sample")
+    if not math.isclose(got, math.log(6), rel_tol=1e-9):
+        raise failure(name, "wrong_value", f"for one sample with probabilities (1/6, 2/6, 3/6) and label 0 the loss "
+                                           f"is -log(1/6) = {math.log(6):.6f}, got {got:.6f}")
+
+
+def gradient_one_sample(softmax_gradient) -> None:
+    """One sample: (p - y) x^T."""
+    name = "softmax_gradient"
+    W, X, y = _W, _X[:, :1], _y[:1]
+    result = _call(name, softmax_gradient, W, X, y)
+    if np.shape(result) == W.shape[::-1]:
+        raise failure(name, "gradient_transposed", f"your gradient has shape {np.shape(result)}; it must have the "
+                                                    f"shape of W, {W.shape}, not its transpose")
+    got = _array(name, result, "softmax_gradient for one sample", W.shape)
+    p = np.array([[1.0], [2.0], [3.0]]) / 6
+    p[0] -= 1
+    if not close(got, p @ X.T):
+        raise failure(name, "wrong_value", f"for one sample the gradient is (p - y) x^T = {fmt(p @ X.T)}, "
+                                           f"got {fmt(got)}")
+
+
 def check_softmax_gradient(softmax_gradient, softmax_loss) -> None:
     """``softmax_gradient(W, X, y)``: ``(P - Y) X^T / N``, and the numerical gradient of your
     ``softmax_loss``."""
@@ -185,13 +224,15 @@ def gradient_worked_example(softmax_gradient) -> None:
     name = "softmax_gradient"
     result = _call(name, softmax_gradient, _W, _X, _y)
     if np.shape(result) == (2, 3):
-        raise failure(name, "gradient_transposed", "the gradient has shape (2, 3), the transpose of W (3, 2): "
-                                                    "it must have the shape of W, (P - Y) times X transposed")
+        raise failure(name, "gradient_transposed", "your gradient has shape (2, 3); it must have the shape of W, "
+                                                    "(3, 2), not its transpose: (P - Y) times X transposed")
     got = _array(name, result, "softmax_gradient(W, X, y)", _W.shape)
     if not close(got, _GRADIENT):
         P = np.array([1, 2, 3]) / 6
         wrong = {
-            "gradient_not_averaged": (3 * _GRADIENT, "divide by the number of samples N"),
+            "gradient_not_averaged": (3 * _GRADIENT, "right for one sample, but on a batch this adds up the 3 samples' "
+                                                     "gradients where their mean is asked: divide by the number of "
+                                                     "samples N"),
             "gradient_missing_minus_one": (np.outer(P, _X.sum(axis=1)) / 3,
                                            "subtract 1 from the probability of each sample's correct class"),
             "gradient_sign": (-_GRADIENT, "the sign is flipped: the gradient is (P - Y) X^T / N"),

@@ -117,6 +117,7 @@ class PlainDense(Layer):
     def __init__(self, W):
         super().__init__()
         self.weights = np.array(W, dtype=np.float64)
+        self.weights_gradient = np.zeros_like(self.weights)
 
     def forward(self, input):
         self.input = np.vstack([input, np.ones((1, input.shape[1]))])
@@ -124,7 +125,8 @@ class PlainDense(Layer):
 
     def backward(self, output_gradient, learning_rate):
         input_gradient = self.weights[:, :-1].T @ output_gradient
-        self.weights = self.weights - learning_rate * (output_gradient @ self.input.T)
+        self.weights_gradient = output_gradient @ self.input.T
+        self.weights = self.weights - learning_rate * self.weights_gradient
         return input_gradient
 
 

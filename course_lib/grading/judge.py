@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_lib.checks.common import CheckFailure
+from course_lib.checks.diagnose import scrub, translate_error
 from course_lib.grading.records import CheckVerdict
 from course_lib.grading.standins import Pending, Session, StudentView, trace_key
 
@@ -81,23 +81,21 @@ class LiveView:
         return lambda *args, **kwargs: function(getattr(self, target), *args, **kwargs)
 
 
-_UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
-
-
 def _undefined(verdict: CheckVerdict) -> CheckVerdict:
     """A name the notebook never defined is said in words (an unfilled blank, most often)."""
-    found = _UNDEFINED.search(verdict.message)
-    if verdict.passed or not found:
+    if verdict.passed or "blank not filled yet" not in verdict.message:
         return verdict
-    return CheckVerdict(verdict.name, verdict.weight, False, "missing",
-                        f"`{found.group(1)}` is not defined: fill in the `?` blanks of its cell and check that the cell "
-                        f"runs without an error")
+    return CheckVerdict(verdict.name, verdict.weight, False, "missing", verdict.message)
 
 
 def _outcome(check: Check, student) -> CheckVerdict:
     """Run one check; a CheckFailure is the named mistake, any other exception of the student's
-    code (replayed) is ``raised``. ``Pending`` passes through."""
+    code (replayed) is ``raised``, said in words (``diagnose.translate``). ``Pending`` passes through."""
     return _undefined(_run_check(check, student))
+
+
+def _said(message: str) -> str:
+    return scrub(message)[:MESSAGE_LIMIT]
 
 
 def _run_check(check: Check, student) -> CheckVerdict:
@@ -105,13 +103,13 @@ def _run_check(check: Check, student) -> CheckVerdict:
         with contextlib.redirect_stdout(io.StringIO()):  # the visible checks' printed lines
             check.run(student)
     except CheckFailure as error:
-        return CheckVerdict(check.name, check.weight, False, error.mistake, str(error)[:MESSAGE_LIMIT])
+        return CheckVerdict(check.name, check.weight, False, error.mistake, _said(str(error)))
     except AssertionError as error:
-        return CheckVerdict(check.name, check.weight, False, "wrong_value", (str(error) or "a check failed")[:MESSAGE_LIMIT])
+        return CheckVerdict(check.name, check.weight, False, "wrong_value", _said(str(error) or "a check failed"))
     except NameError as error:
-        return CheckVerdict(check.name, check.weight, False, "missing", f"{error}"[:MESSAGE_LIMIT])
+        return CheckVerdict(check.name, check.weight, False, "missing", _said(translate_error(error)))
     except Exception as error:  # noqa: BLE001 - the student's replayed exception, or what it caused
-        return CheckVerdict(check.name, check.weight, False, "raised", f"raised {type(error).__name__}: {error}"[:MESSAGE_LIMIT])
+        return CheckVerdict(check.name, check.weight, False, "raised", _said(f"raised {translate_error(error)}"))
     return CheckVerdict(check.name, check.weight, True, None, "passed")
 
 

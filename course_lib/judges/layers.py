@@ -10,7 +10,9 @@ import numpy as np
 
 from course_lib.checks import layers as visible
 from course_lib.checks.common import CheckFailure, call, close, coerce, coerce_scalar, failure, fmt
-from course_lib.checks.spies import loop_trace, train_trace
+from course_lib.checks.diagnose import replaced_note, softmax_axis
+from course_lib.checks.loop import PER_SAMPLE, check_loop_trace, run_loop
+from course_lib.checks.spies import train_trace
 from course_lib.grading.judge import AssignmentJudge, CellJudge, Check
 from course_lib.solutions import dense, losses, network, softmax
 
@@ -37,8 +39,12 @@ def cce_random_batches(student) -> None:
         got = coerce_scalar(name, call(name, student.cce, y.copy(), yhat.copy()), "cce(y, yhat)", per_sample="cce_per_sample")
         if not abs(got - expected) <= 1e-9 * expected:
             if N > 1 and abs(got - N * expected) <= 1e-9 * N * expected:
-                raise failure(name, "cce_sum", f"for {C} classes and {N} samples the sum over samples came back; "
-                                               f"divide by the number of samples")
+                raise failure(name, "cce_sum", f"for {C} classes and {N} samples the sum over samples came back, right "
+                                               f"for one sample; on a batch divide by the number of samples")
+            if C != N and abs(got - N * expected / C) <= 1e-9 * N * expected / C:
+                raise failure(name, "cce_divides_by_classes", f"for {C} classes and {N} samples this is divided by the "
+                                                              f"{C} classes (rows), as if rows were samples; samples are "
+                                                              f"the columns: divide by y.shape[1]")
             raise failure(name, "wrong_value", f"wrong for {C} classes and {N} samples: expected {expected:.6f}, got {got:.6f}")
 
 
@@ -71,7 +77,26 @@ def softmax_forward_random_batches(student) -> None:
         got = coerce(name, call(name, layer.forward, Z.copy()), "Softmax().forward(z)", shape=Z.shape,
                      not_finite=("softmax_overflow", "got inf or nan for large scores: subtract each column's max before exp"))
         if not close(got, expected, rtol=1e-9, atol=1e-12):
+            axis = softmax_axis(got, Z)
+            if axis == "whole_matrix":
+                raise failure(name, "softmax_whole_matrix", f"for z of shape {Z.shape} all entries together sum to 1: "
+                                                            f"right for one sample, but each column (sample) must sum "
+                                                            f"to 1 on its own (axis=0, keepdims=True)")
+            if axis == "rows":
+                raise failure(name, "softmax_wrong_axis", f"for z of shape {Z.shape} each row sums to 1, as if rows "
+                                                          f"were samples; each column (sample) must (axis=0)")
             raise failure(name, "wrong_value", f"wrong for z of shape {Z.shape}")
+
+
+def softmax_forward_one_sample(student) -> None:
+    """One sample (a single column), including large scores."""
+    name = "Softmax.forward"
+    for z in (np.array([[0.0], [np.log(2)], [np.log(3)]]), np.array([[1.5], [-0.5], [0.25], [2.0]])):
+        layer = call(name, student.Softmax)
+        got = coerce(name, call(name, layer.forward, z.copy()), "Softmax().forward(z) for one sample", shape=z.shape)
+        if not close(got, softmax.softmax(z), rtol=1e-9, atol=1e-12):
+            raise failure(name, "wrong_value", f"for one sample z = {fmt(z[:, 0])} expected {fmt(softmax.softmax(z)[:, 0])}, "
+                                               f"got {fmt(got[:, 0])}")
 
 
 def _softmax_backward_case(C, N, rng):
@@ -79,43 +104,17 @@ def _softmax_backward_case(C, N, rng):
     return Z, softmax.softmax(Z), rng.standard_normal((C, N))
 
 
-def _per_sample_jacobians(a, G):
-    return np.column_stack([(np.diag(a[:, n]) - np.outer(a[:, n], a[:, n])) @ G[:, n] for n in range(a.shape[1])])
-
-
 def softmax_backward_from_state(student) -> None:
-    """backward on a layer whose input and output the grader sets (the student's forward is not used)."""
-    name = "Softmax.backward"
+    """backward on layers whose input and output the grader sets (the student's forward is not
+    used), on batches; right for one sample and wrong on a batch is named as the batch mistake."""
     rng = np.random.default_rng(4104)
-    for C, N in [(3, 4), (6, 9), (2, 1), (4, 5)]:
-        Z, a, G = _softmax_backward_case(C, N, rng)
-        layer = call(name, student.Softmax)
-        layer.input = Z.copy()
-        layer.output = a.copy()
-        result = call(name, layer.backward, G.copy(), 0.5)
-        if np.shape(result) in {(C, C, N), (N, C, C)} and C != N:
-            raise failure(name, "softmax_backward_returns_jacobian",
-                          f"returned shape {np.shape(result)}, the Jacobians themselves; apply each sample's Jacobian "
-                          f"to its column of output_gradient and return shape {(C, N)}")
-        got = coerce(name, result, "backward(output_gradient)", shape=(C, N))
-        expected = _per_sample_jacobians(a, G)
-        if close(got, expected, rtol=1e-8, atol=1e-12):
-            continue
-        named = {
-            "softmax_backward_missing_outer": (a * G, "this applies only diag(a): the Jacobian of softmax is diag(a) - a a^T, "
-                                                      "so subtract the outer product of each sample's a with itself"),
-            "softmax_backward_missing_diagonal": (-a * np.sum(a * G, axis=0), "this applies only -a a^T: the Jacobian of "
-                                                                              "softmax is diag(a) - a a^T, so add diag(a)"),
-            "softmax_backward_diagonal_only": (a * (1 - a) * G, "this is only the Jacobian's diagonal a(1 - a): every "
-                                                                "output a_i depends on every input z_j"),
-            "softmax_backward_sign": (-expected, "the sign is flipped; the Jacobian is diag(a) - a a^T"),
-        }
-        for mistake, (value, hint) in named.items():
-            if close(got, value, rtol=1e-8, atol=1e-12):
-                raise failure(name, mistake, hint)
-        worst = int(np.argmax(np.max(np.abs(got - expected), axis=0)))
-        raise failure(name, "wrong_value", f"for {C} classes and {N} samples, sample {worst}: expected "
-                                           f"{fmt(expected[:, worst])}, got {fmt(got[:, worst])}")
+    for C, N in [(3, 4), (6, 9), (4, 5)]:
+        visible.softmax_backward_batch(student.Softmax, C, N, rng)
+
+
+def softmax_backward_one_sample(student) -> None:
+    visible.softmax_backward_one_sample(student.Softmax)
+    visible.softmax_backward_one_sample(student.Softmax, seed=4110)
 
 
 def softmax_backward_samples_separate(student) -> None:
@@ -125,11 +124,17 @@ def softmax_backward_samples_separate(student) -> None:
     rng = np.random.default_rng(4107)
     Z, a, G = _softmax_backward_case(4, 5, rng)
     results = []
-    for Z_given, G_given in ((Z, G), (Z, visible._bumped(G)), (visible._bumped(Z), G)):
+    for Z_given, G_given in ((Z, G), (Z, visible.bumped(G)), (visible.bumped(Z), G)):
         layer = call(name, student.Softmax)
         layer.input = Z_given.copy()
         layer.output = softmax.softmax(Z_given)
-        results.append(coerce(name, call(name, layer.backward, G_given.copy(), 0.5), "backward(output_gradient)", shape=G.shape))
+        try:
+            result = call(name, layer.backward, G_given.copy(), 0.5)
+        except CheckFailure as error:
+            if error.mistake == "raised" and visible._one_sample_right(student.Softmax):
+                raise visible._flattened_jacobian(name, str(error), *G.shape) from None
+            raise
+        results.append(coerce(name, result, "backward(output_gradient)", shape=G.shape))
     if close(results[0], results[1]):
         raise failure(name, "softmax_backward_ignores_output_gradient",
                       "the result does not change when output_gradient changes: apply the Jacobian to output_gradient")
@@ -158,7 +163,7 @@ def _dense_case(student, D, M, N, seed, learning_rate=0.05):
         returned = call(name, layer.backward, G.copy(), learning_rate)
     except CheckFailure as error:
         if error.mistake == "raised":  # most often the weights gradient's shape: name it
-            visible._weights_gradient_shape(name, getattr(layer, "weights_gradient", None), W0.shape, str(error))
+            visible._weights_gradient_shape(name, getattr(layer, "weights_gradient", None), W0.shape, str(error), N)
         raise
     return layer, returned, W0, X1, G
 
@@ -172,7 +177,7 @@ def dense_weights_gradient(student) -> None:
         layer, _, W0, X1, G = _dense_case(student, D, M, N, seed)
         expected = G @ X1.T
         dW = getattr(layer, "weights_gradient", None)
-        visible._weights_gradient_shape(name, dW, W0.shape)
+        visible._weights_gradient_shape(name, dW, W0.shape, N=N)
         dW = coerce(name, dW, "self.weights_gradient", shape=W0.shape)
         if close(dW, expected, rtol=1e-10, atol=1e-12):
             continue
@@ -227,25 +232,85 @@ def dense_input_gradient(student) -> None:
 
 def _loop_with_spies(**config):
     def run(student) -> None:
-        trace = call("train_layers", student.helper("loop_trace", "train_layers"), **config)
-        visible.check_loop_trace(trace, **config)
+        trace = run_loop("train_layers", student.helper("loop_trace", "train_layers"), **config)
+        check_loop_trace(trace, **config)
     return run
 
 
-def loop_trains_softmax_regression(student) -> None:
-    name = "train_layers"
-    got = call(name, student.helper("train_trace", "train_layers"))
-    expected = train_trace(network.train_layers)
-    result = got.get("result") if isinstance(got, dict) else None
-    if result is None or np.ndim(result) != 1 or np.size(result) != 4:
-        raise failure(name, "loop_wrong_return", "should return a list of 4 numbers (the mean loss of each epoch)")
-    got_losses = coerce(name, result, "the returned losses", shape=(4,))
-    if not close(got_losses, np.asarray(expected["result"]), rtol=1e-8):
-        raise failure(name, "wrong_value", "training softmax regression with known-good layers gave other mean losses per "
-                                           f"epoch than the lecture's loop: expected {fmt(expected['result'])}, got {fmt(got_losses)}")
-    trained = coerce(name, got.get("weights"), "the dense layer's weights after training", shape=(3, 6))
-    if not close(trained, expected["weights"], rtol=1e-8, atol=1e-10):
-        raise failure(name, "wrong_value", "training with known-good layers ended at other weights than the lecture's loop")
+def _softmax_regression(batch_size: int, *, average: bool = True, per_sample: bool = False):
+    """The losses and weights of training softmax regression on ``spies.train_trace``'s data
+    from first principles: the right loop, one that adds up the gradients of a batch without
+    averaging, or one that steps once per sample."""
+    rng = np.random.default_rng(4106)
+    labels = rng.integers(0, 3, 40)
+    X = 3 * rng.standard_normal((5, 3))[:, labels] + rng.standard_normal((5, 40))
+    X1 = np.vstack([X, np.ones((1, 40))])
+    W = np.random.default_rng(1).normal(0.0, 0.3, (3, 6))
+    order, losses = np.random.default_rng(2), []
+    for _ in range(4):
+        total, permutation = 0.0, order.permutation(40)
+        for start in range(0, 40, batch_size):
+            batch = permutation[start:start + batch_size]
+            for step in ([[n] for n in batch] if per_sample else [batch]):
+                Z = W @ X1[:, step]
+                P = np.exp(Z - Z.max(axis=0))
+                P /= P.sum(axis=0)
+                total -= np.sum(np.log(P[labels[step], np.arange(len(step))]))
+                P[labels[step], np.arange(len(step))] -= 1
+                W = W - 0.2 * P @ X1[:, step].T / (len(step) if average else 1)
+        losses.append(total / 40)
+    return np.array(losses), W
+
+
+def _loop_trains(batch_size: int):
+    def run(student) -> None:
+        name = "train_layers"
+        got = run_loop(name, student.helper("train_trace", "train_layers"), batch_size=batch_size)
+        expected = train_trace(network.train_layers, batch_size=batch_size)
+        result = got.get("result") if isinstance(got, dict) else None
+        if result is None or np.ndim(result) != 1 or np.size(result) != 4:
+            raise failure(name, "loop_wrong_return", "should return a list of 4 numbers (the mean loss of each epoch)")
+        got_losses = coerce(name, result, "the returned losses", shape=(4,))
+        trained = coerce(name, got.get("weights"), "the dense layer's weights after training", shape=(3, 6))
+        if close(got_losses, np.asarray(expected["result"]), rtol=1e-8) and \
+                close(trained, expected["weights"], rtol=1e-8, atol=1e-10):
+            return
+        if batch_size > 1:
+            for mistake, variant, message in [
+                ("loop_steps_per_sample", _softmax_regression(batch_size, per_sample=True),
+                 PER_SAMPLE.format(count=40, batches=-(-40 // batch_size))),
+                ("loop_gradient_not_divided_by_batch_size", _softmax_regression(batch_size, average=False),
+                 "right for batches of one sample, but on a batch of 16 the step adds up the samples' gradients where "
+                 "their mean is asked: divide the batch's gradient by len(batch)"),
+            ]:
+                if close(got_losses, variant[0], rtol=1e-8) and close(trained, variant[1], rtol=1e-8, atol=1e-10):
+                    raise failure(name, mistake, message)
+        what = f"batches of {batch_size}" if batch_size > 1 else "batches of one sample"
+        if not close(got_losses, np.asarray(expected["result"]), rtol=1e-8):
+            raise failure(name, "wrong_value", f"training softmax regression with known-good layers on {what} gave "
+                                               f"other mean losses per epoch than the lecture's loop: expected "
+                                               f"{fmt(expected['result'])}, got {fmt(got_losses)}")
+        raise failure(name, "wrong_value", f"training with known-good layers on {what} ended at other weights than "
+                                           f"the lecture's loop")
+    return run
+
+
+def _noting(target: str, run):
+    """``run`` whose failure also says when the notebook's ``target`` was rebound to another object
+    (a class instance, a lambda, a library function); it is still judged by what it returns."""
+    def check(student) -> None:
+        try:
+            description = student.helper("describe", target)(target)
+        except Exception:  # noqa: BLE001 - undefined: the check itself says so
+            description = None
+        try:
+            run(student)
+        except CheckFailure as error:
+            note = replaced_note(description, target)
+            if note:
+                raise CheckFailure(str(error) + note, mistake=error.mistake) from None
+            raise
+    return check
 
 
 JUDGE = AssignmentJudge(
@@ -254,25 +319,31 @@ JUDGE = AssignmentJudge(
                "Dense": dense.Dense, "train_layers": network.train_layers},
     cells={cell.grade_id: cell for cell in [
         CellJudge("cce_tests", (
-            Check("the worked example (mean over samples)", lambda s: visible.cce_worked_examples(s.cce), 2),
-            Check("random batches", cce_random_batches, 1),
-            Check("probabilities of exactly 0 (clipping)", lambda s: visible.cce_zero_probabilities(s.cce), 1),
+            Check("the worked example (mean over samples)", _noting("cce", lambda s: visible.cce_worked_examples(s.cce)), 2),
+            Check("random batches", _noting("cce", cce_random_batches), 1),
+            Check("one sample", _noting("cce", lambda s: visible.cce_one_sample(s.cce)), 1),
+            Check("probabilities of exactly 0 (clipping)", _noting("cce", lambda s: visible.cce_zero_probabilities(s.cce)), 1),
         )),
         CellJudge("cce_gradient_tests", (
-            Check("the worked example", lambda s: visible.cce_gradient_worked_example(s.cce_gradient), 2),
-            Check("random batches", cce_gradient_random_batches, 1),
-            Check("probabilities of exactly 0 (clipping)", lambda s: visible.cce_gradient_zero_probabilities(s.cce_gradient), 1),
+            Check("the worked example", _noting("cce_gradient", lambda s: visible.cce_gradient_worked_example(s.cce_gradient)), 2),
+            Check("random batches", _noting("cce_gradient", cce_gradient_random_batches), 1),
+            Check("one sample", _noting("cce_gradient", lambda s: visible.cce_gradient_one_sample(s.cce_gradient)), 1),
+            Check("probabilities of exactly 0 (clipping)",
+                  _noting("cce_gradient", lambda s: visible.cce_gradient_zero_probabilities(s.cce_gradient)), 1),
         )),
         CellJudge("softmax_forward_tests", (
             Check("the worked example (each column sums to 1)", lambda s: visible.softmax_forward_worked_example(s.Softmax), 2),
             Check("large scores (stability)", lambda s: visible.softmax_forward_large_scores(s.Softmax), 1),
             Check("random batches", softmax_forward_random_batches, 1),
+            Check("one sample", softmax_forward_one_sample, 1),
         )),
         CellJudge("softmax_backward_tests", (
-            Check("each sample's Jacobian applied to its gradient", softmax_backward_from_state, 2),
+            Check("one sample's Jacobian applied to its gradient", softmax_backward_one_sample, 2),
+            Check("each sample's Jacobian applied to its gradient (batches)", softmax_backward_from_state, 2),
             Check("samples kept apart", softmax_backward_samples_separate, 1),
         )),
         CellJudge("dense_backward_tests", (
+            Check("one sample", lambda s: visible.dense_one_sample(s.Dense), 2),
             Check("the weights gradient", dense_weights_gradient, 2),
             Check("the gradient-descent step", dense_update, 1),
             Check("the input gradient (weights before the step)", dense_input_gradient, 1),
@@ -280,7 +351,8 @@ JUDGE = AssignmentJudge(
         CellJudge("train_layers_tests", (
             Check("batches, forward and backward, the epoch losses (spy layers)", _loop_with_spies(), 1),
             Check("the same with other sizes", _loop_with_spies(num_samples=10, batch_size=4, epochs=2, seed=41), 1),
-            Check("training softmax regression (known-good layers)", loop_trains_softmax_regression, 1),
+            Check("training softmax regression (known-good layers)", _loop_trains(16), 1),
+            Check("training on batches of one sample (known-good layers)", _loop_trains(1), 1),
         )),
     ]},
 )

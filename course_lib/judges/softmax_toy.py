@@ -59,8 +59,8 @@ def loss_random_batches(student) -> None:
         if not abs(got - expected) <= 1e-9 * abs(expected):
             C, N = W.shape[0], X.shape[1]
             if N > 1 and abs(got - N * expected) <= 1e-9 * N * abs(expected):
-                raise failure(name, "loss_sum", f"for {C} classes and {N} samples the sum over samples came back; "
-                                                f"take the mean")
+                raise failure(name, "loss_sum", f"for {C} classes and {N} samples the sum over samples came back, "
+                                                f"right for one sample; on a batch take the mean")
             raise failure(name, "wrong_value", f"wrong for {C} classes and {N} samples: expected {expected:.6f}, "
                                                f"got {got:.6f}")
 
@@ -92,8 +92,9 @@ def _gradient_against(name: str, gradient, W, X, y, expected, what: str) -> None
         return
     N = X.shape[1]
     if N > 1 and np.allclose(got, N * expected, rtol=1e-9, atol=1e-12):
-        raise failure(name, "gradient_not_averaged", f"{what}: {N} times the gradient; divide by the number of "
-                                                     f"samples N")
+        raise failure(name, "gradient_not_averaged", f"{what}: {N} times the gradient, right for one sample but "
+                                                     f"on a batch the samples' gradients are added up where their "
+                                                     f"mean is asked; divide by the number of samples N")
     if np.allclose(got, -expected, rtol=1e-9, atol=1e-12):
         raise failure(name, "gradient_sign", f"{what}: the sign is flipped; the gradient is (P - Y) X^T / N")
     raise failure(name, "wrong_value", f"wrong {what}")
@@ -180,11 +181,13 @@ JUDGE = AssignmentJudge(
         CellJudge("softmax_loss_tests", (
             Check("the worked example (mean over samples)", lambda s: visible.loss_worked_example(_copying(s.softmax_loss)), 2),
             Check("random batches", loss_random_batches, 1),
+            Check("one sample", lambda s: visible.loss_one_sample(_copying(s.softmax_loss)), 1),
             Check("scores far apart (log-softmax)", loss_far_apart, 1),
         )),
         CellJudge("softmax_gradient_tests", (
             Check("the worked example", lambda s: visible.gradient_worked_example(_copying(s.softmax_gradient)), 2),
             Check("random batches", gradient_random_batches, 1),
+            Check("one sample", lambda s: visible.gradient_one_sample(_copying(s.softmax_gradient)), 1),
             Check("W, X and y left unchanged", gradient_leaves_arguments, 1),
         )),
         CellJudge("softmax_loss_l2_tests", (

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 CCE_RIGHT = "return -np.sum(y * np.log(np.clip(yhat, EPS, 1.0))) / y.shape[1]"
 # A typical mistake: the sum over the batch instead of the mean.
 CCE_SUM = "return -np.sum(y * np.log(np.clip(yhat, EPS, 1.0)))"
-CCE_SUM_DIAGNOSTIC = "this is the sum over the 4 samples; divide by the number of samples y.shape[1]"
+CCE_SUM_DIAGNOSTIC = "this is the sum over the 4 samples where their mean is asked: divide by the number of samples y.shape[1]"
 
 
 def answer_code(source: str) -> str:
@@ -155,7 +155,7 @@ def test_student_fills_in_cce_and_validates(student_server, student_bundle, page
         assert output_text(panel, cce).strip() == "", "running the filled-in cce cell printed something"
         run_cell(page, panel, cce_tests)
         out = output_text(panel, cce_tests)
-        assert "\u2714 cce: all 5 checks passed" in out, f"the visible test did not pass: {out!r}"
+        assert "\u2714 cce: all 6 checks passed" in out, f"the visible test did not pass: {out!r}"
         assert "Error" not in out
 
     with steps("run a wrong cce: the diagnostic"):
