@@ -23,6 +23,7 @@ from course_lib.checks.common import (
     failure,
     passed,
     relation,
+    replaced_globals,
 )
 from course_lib.gradient_check import numerical_gradient, rel_error
 
@@ -61,6 +62,13 @@ MISTAKES = {
     "l2_gradient_on_bias": "the L2 term of dW also touches the bias column",
     "l2_gradient_missing_factor_2": "the L2 term of dW is l2_reg W instead of 2 l2_reg W",
     "l2_gradient_sign": "the L2 term of dW is subtracted",
+    "model_wrong_shape": "the final model W_final does not have W's shape (C, D+1)",
+    "model_not_trained": "the final model W_final is still all zeros (never trained)",
+    "model_below_threshold": "the final model's validation accuracy is below the threshold",
+    "selection_on_training_data": "the hyperparameters are chosen by accuracy on the training data",
+    "selection_on_test_data": "the hyperparameters are chosen by accuracy on the test set",
+    "selection_not_on_validation": "the table does not hold accuracies on the validation data given",
+    "selection_not_best": "the chosen pair is not the one with the highest validation accuracy",
 }
 
 
@@ -438,3 +446,129 @@ def check_loss_gradient(softmax_loss_and_gradient) -> None:
     _check_gradient_no_l2(softmax_loss_and_gradient)
     _check_gradient_l2(softmax_loss_and_gradient)
     passed("softmax gradient", 3)
+
+
+# ---------------------------------------------------------------- the chosen model
+
+VALIDATION_THRESHOLD = 0.905
+
+
+def judge_final_model(W_final, X_val, y_val, C: int = 10) -> float:
+    """W_final's accuracy on (X_val, y_val), or the named failure: W's shape (C, D+1), trained,
+    at least ``VALIDATION_THRESHOLD``. Used by the visible check and by the grader (on its own data)."""
+    shape = (C, X_val.shape[0])
+    W = coerce(None, W_final, "W_final")
+    if W.shape != shape:
+        hint = " (transposed: one row per class)" if W.shape == shape[::-1] else ""
+        raise mistake("model_wrong_shape", f"W_final has shape {W.shape}, expected W's shape {shape}{hint}")
+    if not np.any(W):
+        raise mistake("model_not_trained", "W_final is all zeros: it was never trained. Train it with "
+                                           "`train(X_fit, y_fit, best_l2, epochs=3, batch_size=best_batch_size)`")
+    found = float(np.mean(np.argmax(W @ np.asarray(X_val, dtype=np.float64), axis=0) == np.asarray(y_val)))
+    if found < VALIDATION_THRESHOLD:
+        raise mistake("model_below_threshold", f"W_final classifies {found:.2%} of the validation images correctly; "
+                      f"at least {VALIDATION_THRESHOLD:.1%} is expected. Train it on all 50,000 fitting images for 3 "
+                      f"epochs with the l2_reg and batch size your function chose (a strong penalty underfits)")
+    return found
+
+
+def judge_choice(chosen, l2_grid, batch_sizes, n_val: int, tables: dict[str, np.ndarray] | None = None,
+                 tolerance: float = 0.0) -> np.ndarray:
+    """What ``choose_hyperparameters`` returned, ``chosen = (best_l2, best_batch_size, table)``, for
+    ``n_val`` validation samples: a table of accuracies on those samples and the pair at its maximum.
+    ``tables`` (the grader's): the expected table on the validation data (``"validation"``) and on
+    the training and test data, to name which data the student measured on."""
+    if not isinstance(chosen, (tuple, list)) or len(chosen) != 3:
+        raise mistake("wrong_type", "choose_hyperparameters must return the three values "
+                                    "`best_l2, best_batch_size, table`")
+    best_l2, best_batch_size, table = chosen
+    shape = (len(l2_grid), len(batch_sizes))
+    table = coerce(None, table, "the table of validation accuracies", shape)
+    where = f"for l2_grid {list(l2_grid)} and batch_sizes {list(batch_sizes)}"
+    if tables is not None:
+        if not np.allclose(table, tables["validation"], atol=tolerance + 1e-9, rtol=0):
+            for name, what in [("training", "selection_on_training_data"), ("test", "selection_on_test_data")]:
+                if name in tables and np.allclose(table, tables[name], atol=tolerance + 1e-9, rtol=0):
+                    raise mistake(what, f"the table {where} is {np.round(table, 4).tolist()}: the accuracies on the "
+                                        f"{name} data, not on the validation data passed as X_val, y_val. Measure "
+                                        f"each model on X_val, y_val (choosing on the {name} data picks the model "
+                                        f"that fits those samples, not the one that generalises)")
+            raise mistake("selection_not_on_validation", f"the table {where} is {np.round(table, 4).tolist()}, expected "
+                          f"the validation accuracies {np.round(tables['validation'], 4).tolist()}: train each model on "
+                          f"X_fit, y_fit and measure it on X_val, y_val")
+    elif not np.allclose(table * n_val, np.round(table * n_val), atol=1e-6):
+        raise mistake("selection_not_on_validation", f"the table {where} is {np.round(table, 4).tolist()}: these are not "
+                      f"accuracies on the {n_val} validation samples passed as X_val, y_val. Measure each model on "
+                      f"X_val, y_val, never on the training data or the test set")
+    reference = table if tables is None else tables["validation"]
+    cells = [(i, j) for i, l2 in enumerate(l2_grid) for j, b in enumerate(batch_sizes)
+             if _same_value(best_l2, l2) and _same_value(best_batch_size, b)]
+    if not cells:
+        raise mistake("selection_not_best", f"choose_hyperparameters returned l2_reg = {best_l2!r} and batch size "
+                                            f"{best_batch_size!r}, which are not values of the grid {where}")
+    i, j = cells[0]
+    if reference[i, j] < reference.max() - tolerance - 1e-9:
+        raise mistake("selection_not_best", f"choose_hyperparameters chose l2_reg = {l2_grid[i]:g}, batch size "
+                      f"{batch_sizes[j]} with validation accuracy {reference[i, j]:.2%}, but the best in its table "
+                      f"{where} is {reference.max():.2%}: return the pair of the table's maximum "
+                      f"(np.unravel_index(np.argmax(table), table.shape))")
+    return table
+
+
+def _same_value(value, grid_value) -> bool:
+    try:
+        return float(value) == float(grid_value)
+    except (TypeError, ValueError):
+        return False
+
+
+# The choice is tried on a small problem whose validation split has 301 samples: the accuracy of
+# a model on 301 samples is a multiple of 1/301, which no accuracy on the 500 training samples or
+# on the 10,000 test images is (except 0 and 1).
+SELECTION_GRID = ([0.0, 10.0], [100, 500])
+
+
+def check_chosen_model(W_final, choose_hyperparameters, X_val, y_val) -> None:
+    """Check the final task: ``W_final`` (C, D+1) reaches 91% on (X_val, y_val), and
+    ``choose_hyperparameters`` picks the pair with the best accuracy on the validation data it is given."""
+    found = judge_final_model(W_final, X_val, y_val)
+    l2_grid, batch_sizes = SELECTION_GRID
+    fit, val = slice(0, 500), slice(500, 801)
+    chosen = call_student(choose_hyperparameters, "choose_hyperparameters(...)", X_val[:, fit], y_val[fit],
+                          X_val[:, val], y_val[val], l2_grid, batch_sizes, 1)
+    judge_choice(chosen, l2_grid, batch_sizes, 301)
+    print(f"W_final: validation accuracy {found:.2%}")
+    passed("chosen model", 2)
+
+
+# Known-good versions of the notebook's graded functions (the same arithmetic as the reference),
+# so that ``choose_hyperparameters`` is judged on its own: a mistake in the loss or in predict is
+# charged to their own cells, not again to the choice.
+
+def known_good_loss_and_gradient(W, X, y, l2_reg=0.0):
+    """(loss, dW) of softmax regression with L2 on W without its bias column."""
+    N = X.shape[1]
+    columns = np.arange(N)
+    Z = np.dot(W, X)
+    Z -= np.max(Z, axis=0, keepdims=True)
+    E = np.exp(Z)
+    S = np.sum(E, axis=0)
+    loss = -np.mean(Z[y, columns] - np.log(S)) + l2_reg * np.sum(W[:, :-1] ** 2)
+    E /= S
+    E[y, columns] -= 1
+    dW = np.dot(E, X.T) / N
+    dW[:, :-1] += 2 * l2_reg * W[:, :-1]
+    return loss, dW
+
+
+def known_good_predict(W, X):
+    """Labels (N,): argmax over the classes of W X."""
+    return np.argmax(np.dot(W, X), axis=0)
+
+
+def choose_with_known_good(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` (the student's ``choose_hyperparameters``) with the notebook's
+    ``softmax_loss_and_gradient`` and ``predict`` replaced by known-good ones while it runs."""
+    with replaced_globals(function, softmax_loss_and_gradient=known_good_loss_and_gradient,
+                          predict=known_good_predict):
+        return function(*args, **kwargs)

@@ -7,6 +7,8 @@ they make, and an argument changed in place by its own check. Failures name mist
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from course_lib.checks import mnist_softmax as visible
@@ -225,6 +227,71 @@ def gradient_leaves_arguments(student) -> None:
     visible._loss_and_gradient(student.softmax_loss_and_gradient, W, X, y, l2_reg)
 
 
+# --- the chosen model ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _grader_data():
+    """The grader's own copy of the notebook's data, prepared as the notebook does: the mean
+    training image subtracted, a row of ones appended, the same validation split (seed 2)."""
+    from course_lib import add_bias_row, load_mnist
+
+    data = load_mnist(dtype=np.float32)
+    mean_image = data.X_train.mean(axis=1, keepdims=True)
+    X_train = add_bias_row(data.X_train - mean_image)
+    X_test = add_bias_row(data.X_test - mean_image)
+    order = np.random.default_rng(2).permutation(X_train.shape[1])
+    fit, val = order[10_000:], order[:10_000]
+    return {"X_fit": X_train[:, fit], "y_fit": data.y_train[fit], "X_val": X_train[:, val], "y_val": data.y_train[val],
+            "X_test": X_test, "y_test": data.y_test}
+
+
+@functools.lru_cache(maxsize=1)
+def _selection_problem():
+    """The grader's small problem for ``choose_hyperparameters``: 500 fitting images, 301
+    validation images, and the accuracies the reference training gets on the validation, the
+    training and the test data for each pair of the grid."""
+    data = _grader_data()
+    X_fit, y_fit = data["X_fit"][:, 1000:1500], data["y_fit"][1000:1500]
+    X_val, y_val = data["X_val"][:, 2000:2301], data["y_val"][2000:2301]
+    l2_grid, batch_sizes = visible.SELECTION_GRID
+    shape = (len(l2_grid), len(batch_sizes))
+    tables = {name: np.zeros(shape) for name in ("validation", "training", "test")}
+    for i, l2_reg in enumerate(l2_grid):
+        for j, batch_size in enumerate(batch_sizes):
+            W, _ = solution.train(X_fit, y_fit, l2_reg, epochs=1, batch_size=batch_size)
+            for name, (X, y) in {"validation": (X_val, y_val), "training": (X_fit, y_fit),
+                                 "test": (data["X_test"], data["y_test"])}.items():
+                tables[name][i, j] = np.mean(solution.predict(W, X) == y)
+    return (X_fit, y_fit, X_val, y_val), tables
+
+
+def _final_model(student):
+    return student.helper("value", "W_final")()
+
+
+def final_model_shape(student) -> None:
+    W = coerce(None, _final_model(student), "W_final")
+    shape = (10, 785)
+    if W.shape != shape:
+        hint = " (transposed: one row per class)" if W.shape == shape[::-1] else ""
+        raise failure(None, "model_wrong_shape", f"W_final has shape {W.shape}, expected W's shape {shape}{hint}")
+
+
+def final_model_accuracy(student) -> None:
+    data = _grader_data()
+    visible.judge_final_model(_final_model(student), data["X_val"], data["y_val"])
+
+
+def choice_on_validation(student) -> None:
+    arguments, tables = _selection_problem()
+    l2_grid, batch_sizes = visible.SELECTION_GRID
+    chosen = visible.call_student(student.helper("choose_with_known_good", "choose_hyperparameters"),
+                                  "choose_hyperparameters(X_fit, y_fit, X_val, y_val, l2_grid, batch_sizes, epochs=1)",
+                                  *arguments, list(l2_grid), list(batch_sizes), 1)
+    # BLAS may round differently in the kernel: a prediction or two may flip.
+    visible.judge_choice(chosen, l2_grid, batch_sizes, arguments[3].size, tables, tolerance=2.5 / arguments[3].size)
+
+
 JUDGE = AssignmentJudge(
     assignment="mnist_softmax",
     reference={"softmax": reference_softmax, "predict": solution.predict,
@@ -250,6 +317,11 @@ JUDGE = AssignmentJudge(
             Check("dW on random batches", gradient_random, 1),
             Check("the L2 term of dW", gradient_l2, 1),
             Check("W, X and y left unchanged", gradient_leaves_arguments, 1),
+        )),
+        CellJudge("chosen_model_tests", (
+            Check("W_final: a model of W's shape", final_model_shape, 1),
+            Check("W_final's validation accuracy (measured by the grader) reaches 90.5%", final_model_accuracy, 2),
+            Check("the choice is made on the validation data", choice_on_validation, 1),
         )),
     ]},
 )
