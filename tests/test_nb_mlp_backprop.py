@@ -51,6 +51,11 @@ def test_notebook_runs_checks_gradients_and_trains(run_notebook):
     training = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "training")
     pngs = [o for o in training.outputs if "image/png" in o.get("data", {})]
     assert len(pngs) == 1, "the live figure is one display, updated in place"
+    # The progress bar (a widget: its text is in the saved widget state) shows the running loss.
+    widgets = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    bar = " ".join(str(w.get("state", {}).get("value", "")).replace("\u2007", " ") for w in widgets.values())
+    last_loss = re.search(r"loss ([\d.]+)$", out, re.M)[1]
+    assert f"loss={last_loss}" in bar, bar
     assert "wide_test_accuracy" not in out  # the wide network is off by default
 
 
@@ -233,9 +238,11 @@ def test_live_figure_renders_headless_and_colours_titles_by_correctness():
     assert colours[3] == "tab:red" and colours.count("tab:green") == 15
     assert figure.loss_axes.get_yscale() == "log"
     np.testing.assert_allclose(figure._stems[0][1].markerline.get_ydata(), outputs[:, 0])
+    assert figure.loss_axes.get_title() == "training loss: 1.0000"
     first = figure.png
     figure.update([2.3, 1.5, 1.0, 0.8], [2, 4], [0.5, 0.7], [0.45, 0.65], outputs)
     assert figure.png != first
+    assert figure.loss_axes.get_title() == "training loss: 0.8000"
 
 
 def test_live_figure_refuses_bad_shapes():

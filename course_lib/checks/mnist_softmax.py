@@ -62,7 +62,9 @@ MISTAKES = {
     "l2_gradient_on_bias": "the L2 term of dW also touches the bias column",
     "l2_gradient_missing_factor_2": "the L2 term of dW is l2_reg W instead of 2 l2_reg W",
     "l2_gradient_sign": "the L2 term of dW is subtracted",
+    "model_missing": "the final model W_final was never defined (its cell stopped before, or is not filled in)",
     "model_wrong_shape": "the final model W_final does not have W's shape (C, D+1)",
+    "model_not_finite": "the final model W_final holds inf or nan (the training diverged)",
     "model_not_trained": "the final model W_final is still all zeros (never trained)",
     "model_below_threshold": "the final model's validation accuracy is below the threshold",
     "selection_on_training_data": "the hyperparameters are chosen by accuracy on the training data",
@@ -451,13 +453,19 @@ def check_loss_gradient(softmax_loss_and_gradient) -> None:
 # ---------------------------------------------------------------- the chosen model
 
 VALIDATION_THRESHOLD = 0.905
+MODEL_NOT_FINITE = ("model_not_finite", "W_final contains inf or nan: the training diverged. Make "
+                                        "softmax_loss_and_gradient pass its tests first (a gradient N times too "
+                                        "large makes every step N times too long)")
+MODEL_MISSING = ("model_missing", "W_final is not defined: the cell of choose_hyperparameters stopped with an error "
+                                  "before W_final was trained, or its blanks are not filled in yet. Run that cell and "
+                                  "fix its first error (it calls train, predict and accuracy)")
 
 
 def judge_final_model(W_final, X_val, y_val, C: int = 10) -> float:
     """W_final's accuracy on (X_val, y_val), or the named failure: W's shape (C, D+1), trained,
     at least ``VALIDATION_THRESHOLD``. Used by the visible check and by the grader (on its own data)."""
     shape = (C, X_val.shape[0])
-    W = coerce(None, W_final, "W_final")
+    W = coerce(None, W_final, "W_final", not_finite=MODEL_NOT_FINITE)
     if W.shape != shape:
         hint = " (transposed: one row per class)" if W.shape == shape[::-1] else ""
         raise mistake("model_wrong_shape", f"W_final has shape {W.shape}, expected W's shape {shape}{hint}")
@@ -472,12 +480,12 @@ def judge_final_model(W_final, X_val, y_val, C: int = 10) -> float:
     return found
 
 
-def judge_choice(chosen, l2_grid, batch_sizes, n_val: int, tables: dict[str, np.ndarray] | None = None,
+def judge_choice(chosen, l2_grid, batch_sizes, n_fit: int, n_val: int, expected: np.ndarray | None = None,
                  tolerance: float = 0.0) -> np.ndarray:
     """What ``choose_hyperparameters`` returned, ``chosen = (best_l2, best_batch_size, table)``, for
-    ``n_val`` validation samples: a table of accuracies on those samples and the pair at its maximum.
-    ``tables`` (the grader's): the expected table on the validation data (``"validation"``) and on
-    the training and test data, to name which data the student measured on."""
+    ``n_fit`` training and ``n_val`` validation samples: a table of accuracies on the validation
+    samples (an accuracy on n samples is a multiple of 1/n, which names the data measured on) and
+    the pair at its maximum. ``expected``: the grader's own validation table."""
     if not isinstance(chosen, (tuple, list)) or len(chosen) != 3:
         raise mistake("wrong_type", "choose_hyperparameters must return the three values "
                                     "`best_l2, best_batch_size, table`")
@@ -485,22 +493,26 @@ def judge_choice(chosen, l2_grid, batch_sizes, n_val: int, tables: dict[str, np.
     shape = (len(l2_grid), len(batch_sizes))
     table = coerce(None, table, "the table of validation accuracies", shape)
     where = f"for l2_grid {list(l2_grid)} and batch_sizes {list(batch_sizes)}"
-    if tables is not None:
-        if not np.allclose(table, tables["validation"], atol=tolerance + 1e-9, rtol=0):
-            for name, what in [("training", "selection_on_training_data"), ("test", "selection_on_test_data")]:
-                if name in tables and np.allclose(table, tables[name], atol=tolerance + 1e-9, rtol=0):
-                    raise mistake(what, f"the table {where} is {np.round(table, 4).tolist()}: the accuracies on the "
-                                        f"{name} data, not on the validation data passed as X_val, y_val. Measure "
-                                        f"each model on X_val, y_val (choosing on the {name} data picks the model "
-                                        f"that fits those samples, not the one that generalises)")
-            raise mistake("selection_not_on_validation", f"the table {where} is {np.round(table, 4).tolist()}, expected "
-                          f"the validation accuracies {np.round(tables['validation'], 4).tolist()}: train each model on "
-                          f"X_fit, y_fit and measure it on X_val, y_val")
-    elif not np.allclose(table * n_val, np.round(table * n_val), atol=1e-6):
-        raise mistake("selection_not_on_validation", f"the table {where} is {np.round(table, 4).tolist()}: these are not "
-                      f"accuracies on the {n_val} validation samples passed as X_val, y_val. Measure each model on "
-                      f"X_val, y_val, never on the training data or the test set")
-    reference = table if tables is None else tables["validation"]
+
+    def counted_on(n: int) -> bool:
+        return bool(np.allclose(table * n, np.round(table * n), rtol=0, atol=1e-6))
+
+    if not counted_on(n_val):
+        for n, name, data in [(n_fit, "selection_on_training_data", f"the {n_fit} training samples X_fit"),
+                              (10_000, "selection_on_test_data", "the 10,000 test images")]:
+            if counted_on(n):
+                raise mistake(name, f"the table {where} holds accuracies on {data}, not on the {n_val} validation "
+                                    f"samples passed as X_val, y_val: measure each model on X_val, y_val. Choosing "
+                                    f"on the data the model was trained on, or on the test set, picks what fits "
+                                    f"those samples, not what generalises (and the test score is no longer honest)")
+        raise mistake("selection_not_on_validation", f"the table {where} does not hold accuracies on the {n_val} "
+                                                     f"validation samples passed as X_val, y_val: train each model on "
+                                                     f"X_fit, y_fit and measure it with accuracy(y_val, predict(W, X_val))")
+    if expected is not None and not np.allclose(table, expected, atol=tolerance + 1e-9, rtol=0):
+        raise mistake("selection_not_on_validation", f"the table {where} is {np.round(table, 4).tolist()}, expected "
+                      f"the validation accuracies {np.round(expected, 4).tolist()} of models trained on X_fit, y_fit "
+                      f"with each l2_reg and batch size for the given epochs")
+    reference = table if expected is None else expected
     cells = [(i, j) for i, l2 in enumerate(l2_grid) for j, b in enumerate(batch_sizes)
              if _same_value(best_l2, l2) and _same_value(best_batch_size, b)]
     if not cells:
@@ -508,10 +520,9 @@ def judge_choice(chosen, l2_grid, batch_sizes, n_val: int, tables: dict[str, np.
                                             f"{best_batch_size!r}, which are not values of the grid {where}")
     i, j = cells[0]
     if reference[i, j] < reference.max() - tolerance - 1e-9:
-        raise mistake("selection_not_best", f"choose_hyperparameters chose l2_reg = {l2_grid[i]:g}, batch size "
-                      f"{batch_sizes[j]} with validation accuracy {reference[i, j]:.2%}, but the best in its table "
-                      f"{where} is {reference.max():.2%}: return the pair of the table's maximum "
-                      f"(np.unravel_index(np.argmax(table), table.shape))")
+        raise mistake("selection_not_best", f"choose_hyperparameters chose a pair {where} whose validation accuracy "
+                                            f"is not the highest of its table: return the l2_reg and batch size at the "
+                                            f"table's maximum, np.unravel_index(np.argmax(table), table.shape)")
     return table
 
 
@@ -536,7 +547,7 @@ def check_chosen_model(W_final, choose_hyperparameters, X_val, y_val) -> None:
     fit, val = slice(0, 500), slice(500, 801)
     chosen = call_student(choose_hyperparameters, "choose_hyperparameters(...)", X_val[:, fit], y_val[fit],
                           X_val[:, val], y_val[val], l2_grid, batch_sizes, 1)
-    judge_choice(chosen, l2_grid, batch_sizes, 301)
+    judge_choice(chosen, l2_grid, batch_sizes, 500, 301)
     print(f"W_final: validation accuracy {found:.2%}")
     passed("chosen model", 2)
 

@@ -248,8 +248,8 @@ def _grader_data():
 @functools.lru_cache(maxsize=1)
 def _selection_problem():
     """The grader's small problem for ``choose_hyperparameters``: 500 fitting images, 301
-    validation images, and the accuracies the reference training gets on the validation, the
-    training and the test data for each pair of the grid."""
+    validation images, and the validation accuracies of the reference training for each pair of
+    the grid (and, to look at, those on the training and the test data)."""
     data = _grader_data()
     X_fit, y_fit = data["X_fit"][:, 1000:1500], data["y_fit"][1000:1500]
     X_val, y_val = data["X_val"][:, 2000:2301], data["y_val"][2000:2301]
@@ -266,11 +266,15 @@ def _selection_problem():
 
 
 def _final_model(student):
-    return student.helper("value", "W_final")()
+    """The student's W_final, as data (never anything the kernel computed about it)."""
+    try:
+        return student.helper("value", "W_final")()
+    except NameError:
+        raise failure(None, *visible.MODEL_MISSING) from None
 
 
 def final_model_shape(student) -> None:
-    W = coerce(None, _final_model(student), "W_final")
+    W = coerce(None, _final_model(student), "W_final", not_finite=visible.MODEL_NOT_FINITE)
     shape = (10, 785)
     if W.shape != shape:
         hint = " (transposed: one row per class)" if W.shape == shape[::-1] else ""
@@ -289,7 +293,8 @@ def choice_on_validation(student) -> None:
                                   "choose_hyperparameters(X_fit, y_fit, X_val, y_val, l2_grid, batch_sizes, epochs=1)",
                                   *arguments, list(l2_grid), list(batch_sizes), 1)
     # BLAS may round differently in the kernel: a prediction or two may flip.
-    visible.judge_choice(chosen, l2_grid, batch_sizes, arguments[3].size, tables, tolerance=2.5 / arguments[3].size)
+    visible.judge_choice(chosen, l2_grid, batch_sizes, arguments[1].size, arguments[3].size, tables["validation"],
+                         tolerance=2.5 / arguments[3].size)
 
 
 JUDGE = AssignmentJudge(
