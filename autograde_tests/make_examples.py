@@ -461,6 +461,9 @@ def softmax_toy_examples(release_nb, source_nb):
 
 def mnist_softmax_examples(release_nb, source_nb):
     c = lambda name: catalogued("mnist_softmax", name)
+    t = lambda cell, old, new: typed("mnist_softmax", cell, old, new)
+    ACCURACY = "W_final's validation accuracy (measured by the grader) reaches 90.5%"
+    CHOICE = "the choice is made on the validation data"
     return _course_examples(release_nb, source_nb, [
         ("mistake_predict_wrong_axis", c("predict_wrong_axis"), {"predict_tests": ALL}),
         # Normalised over the whole matrix: wrong values, but adding 1000 to the scores changes nothing.
@@ -473,6 +476,17 @@ def mnist_softmax_examples(release_nb, source_nb):
         ("mistake_loss_summed", c("loss_summed"), {"loss_tests": ["W = 0 and the worked example"]}),
         ("mistake_gradient_missing_1_over_n", c("gradient_missing_1_over_N"),
          {"gradient_tests": ["dW against the exact gradient", "dW on random batches"]}),
+        # The final task: W_final is measured by the grader on its own validation split, the choice
+        # by calling choose_hyperparameters on the grader's small problem.
+        ("mistake_chosen_on_test_set", t("choose_model", "accuracy(y_val, predict(W, X_val))", "accuracy(y_test, predict(W, X_test))"),
+         {"chosen_model_tests": [CHOICE]}),
+        ("mistake_chosen_on_training_data", t("choose_model", "accuracy(y_val, predict(W, X_val))", "accuracy(y_fit, predict(W, X_fit))"),
+         {"chosen_model_tests": [CHOICE]}),
+        ("mistake_never_trained", t("choose_model", "W_final, history = train(X_fit, y_fit, best_l2, epochs=3, batch_size=best_batch_size)",
+                                    "W_final, history = np.zeros((C, X_fit.shape[0])), None"), {"chosen_model_tests": [ACCURACY]}),
+        ("mistake_too_strong_l2", t("choose_model", "l2_grid, batch_sizes = [0.0, 1e-4, 1e-3, 1e-2], [50, 500]",
+                                    "l2_grid, batch_sizes = [1e-2, 1e-1, 1.0], [50, 500]"), {"chosen_model_tests": [ACCURACY]}),
+        ("mistake_choice_argmin", t("choose_model", "np.argmax(table)", "np.argmin(table)"), {"chosen_model_tests": [ACCURACY, CHOICE]}),
     ])
 
 
