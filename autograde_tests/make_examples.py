@@ -492,7 +492,9 @@ def mnist_softmax_examples(release_nb, source_nb):
 
 def mlp_backprop_examples(release_nb, source_nb):
     c = lambda name: catalogued("mlp_backprop", name)
+    t = lambda cell, old, new: typed("mlp_backprop", cell, old, new)
     OUTPUT, HIDDEN = "the output layer's gradient", "the hidden layer's gradient (given the output layer's)"
+    LOSS = "the loss"
     return _course_examples(release_nb, source_nb, [
         # The hidden layer is judged given the output layer's gradient: a factor there is charged once.
         ("mistake_output_gradient_not_averaged", c("gradient_missing_1_over_N"), {"compute_grad_loss_tests": [OUTPUT]}),
@@ -503,6 +505,14 @@ def mlp_backprop_examples(release_nb, source_nb):
         ("mistake_backprop_through_bias", c("hidden_backprop_through_bias"), {"compute_grad_loss_tests": ALL}),
         # compute_grad_loss is judged with a known-good forward: a mistake in forward costs forward alone.
         ("mistake_forward_no_max_shift", c("output_no_max_shift"), {"forward_tests": ["output scores around 1000 (stability)"]}),
+        # The batch-versus-one-sample family: right for one sample, wrong (or raising) on a batch.
+        ("mistake_outer_per_sample", t("compute_grad_loss", "np.dot(dZ_output, A.T)", "np.outer(dZ_output, A)"),
+         {"compute_grad_loss_tests": [LOSS, OUTPUT, HIDDEN]}),
+        ("mistake_labels_transposed", t("compute_grad_loss", "dZ_output = (P - Y) / N", "dZ_output = (P - Y.T) / N"),
+         {"compute_grad_loss_tests": ALL}),
+        ("mistake_gradient_divided_twice", t("compute_grad_loss", "np.dot(dZ_output, A.T), np.sum(dZ_output, axis=1, keepdims=True)",
+                                             "np.dot(dZ_output, A.T) / N, np.sum(dZ_output, axis=1, keepdims=True) / N"),
+         {"compute_grad_loss_tests": [OUTPUT]}),
     ])
 
 

@@ -45,6 +45,7 @@ MISTAKES = {
     "loss_per_sample": "the loss is returned per sample instead of as their mean",
     "loss_summed": "the loss is the sum over samples instead of the mean",
     "loss_sign": "the loss is missing its minus sign",
+    "loss_labels_select_rows": "the loss indexes the scores with the labels alone (whole rows) instead of one entry per sample",
     "loss_no_max_shift": "the loss overflows for large scores (no max-shift)",
     "loss_log_of_zero": "the loss takes the log of a probability that rounds to 0",
     "loss_global_max": "the loss subtracts the maximum of the whole score matrix instead of each column's",
@@ -343,10 +344,32 @@ def _check_l2_in_loss(fn) -> None:
                                  f"weights without the bias column) = {expected:.6f}")
 
 
+def _check_loss_picks_one_entry_per_sample(fn) -> None:
+    """Two samples with different scores: log p of each sample's own correct class."""
+    # Sample 0 scores (ln 3, 0), label 0: p = 3/4; sample 1 scores (0, 0), label 1: p = 1/2.
+    W = np.array([[np.log(3.0), 0.0, 0.0], [0.0, 0.0, 0.0]])
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    y = np.array([0, 1])
+    expected = -(np.log(0.75) + np.log(0.5)) / 2
+    loss = _loss(fn, W, X, y)
+    if np.isclose(loss, expected, rtol=1e-9):
+        return
+    Z = W @ X
+    log_P = Z - np.log(np.sum(np.exp(Z), axis=0))
+    if np.isclose(loss, -np.mean(log_P[y]), rtol=1e-9):
+        raise mistake("loss_labels_select_rows", f"two samples, scores (ln 3, 0) with label 0 and (0, 0) with label 1: "
+                      f"expected -(ln 3/4 + ln 1/2)/2 = {expected:.6f}, got {loss:.6f}, the mean over whole rows Z[y] "
+                      f"(every sample's scores of the classes in y). That is right for one sample, but for a batch "
+                      f"index one entry per sample, Z[y, np.arange(N)]: row y[n] of column n")
+    raise mistake("wrong_value", f"two samples, scores (ln 3, 0) with label 0 and (0, 0) with label 1: the loss "
+                                 f"should be -(ln 3/4 + ln 1/2)/2 = {expected:.6f}, got {loss:.6f}")
+
+
 def check_loss(softmax_loss_and_gradient) -> None:
     """Check the loss returned by ``softmax_loss_and_gradient(W, X, y, l2_reg)``."""
     _check_loss_at_zero(softmax_loss_and_gradient)
     _check_loss_hand_worked(softmax_loss_and_gradient)
+    _check_loss_picks_one_entry_per_sample(softmax_loss_and_gradient)
     _check_loss_stability(softmax_loss_and_gradient)
     _check_l2_in_loss(softmax_loss_and_gradient)
     passed("softmax loss", 5)

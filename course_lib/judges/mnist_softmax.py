@@ -133,6 +133,7 @@ def loss_worked_example(student) -> None:
     fn = _copying(student.softmax_loss_and_gradient)
     visible._check_loss_at_zero(fn)
     visible._check_loss_hand_worked(fn)
+    visible._check_loss_picks_one_entry_per_sample(fn)
     _, W, X, y = _hidden_loss_cases()[0]
     _loss_against(fn, W, X, y, "for 10 classes and 40 samples")
 
@@ -227,6 +228,57 @@ def gradient_leaves_arguments(student) -> None:
     visible._loss_and_gradient(student.softmax_loss_and_gradient, W, X, y, l2_reg)
 
 
+# --- one sample (a single column) -------------------------------------------------------------
+# The batch-versus-one-sample mistakes (a per-sample formula applied to the whole batch, a sum
+# where the mean is asked) are right on a single sample: this check gives that part its credit.
+
+def _one_sample_problems():
+    rng = np.random.default_rng(1005)
+    problems = []
+    for C, D in [(10, 20), (3, 4)]:
+        W = 0.5 * rng.standard_normal((C, D + 1))
+        X = np.vstack([rng.standard_normal((D, 1)), np.ones((1, 1))])
+        problems.append((W, X, rng.integers(0, C, 1)))
+    return problems
+
+
+def softmax_one_sample(student) -> None:
+    softmax = _copying(student.softmax)
+    for W, X, _ in _one_sample_problems():
+        Z = W @ X
+        label = f"softmax(Z) for one sample (Z of shape {Z.shape})"
+        P = coerce(None, visible.call_student(softmax, label, Z), label, Z.shape)
+        if not np.allclose(P, reference_softmax(Z), rtol=1e-9, atol=1e-12):
+            raise failure(None, "wrong_value", f"{label} gives wrong probabilities")
+
+
+def predict_one_sample(student) -> None:
+    predict = _copying(student.predict)
+    for W, X, _ in _one_sample_problems():
+        labels = coerce(None, visible.call_student(predict, "predict(W, X) for one sample", W, X), "predict(W, X)")
+        if labels.size != 1 or labels.reshape(()) != np.argmax(W @ X):
+            raise failure(None, "wrong_value", f"predict(W, X) for one sample (X of shape {X.shape}) returned "
+                                               f"{labels.tolist()}, expected its label {int(np.argmax(W @ X))}")
+
+
+def loss_one_sample(student) -> None:
+    fn = _copying(student.softmax_loss_and_gradient)
+    for W, X, y in _one_sample_problems():
+        got = visible._loss(fn, W, X, y, 0.0)
+        expected = float(solution.softmax_loss(W, X, y))
+        if not np.isclose(got, expected, rtol=1e-9):
+            raise failure(None, "wrong_value", f"the loss of one sample is wrong: expected {expected:.6f} "
+                                               f"(-log p of its class), got {got:.6f}")
+
+
+def gradient_one_sample(student) -> None:
+    fn = _copying(student.softmax_loss_and_gradient)
+    for W, X, y in _one_sample_problems():
+        dW = visible._gradient(fn, W, X, y, 0.0)
+        if not np.allclose(dW, solution.softmax_gradient(W, X, y), rtol=1e-8, atol=1e-12):
+            raise failure(None, "wrong_value", "dW of one sample is wrong: it is (p - y) [x; 1]^T")
+
+
 # --- the chosen model ---------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=1)
@@ -307,21 +359,25 @@ JUDGE = AssignmentJudge(
             Check("large scores and samples far apart (stability)", softmax_stability, 1),
             Check("random and float32 scores", softmax_random, 1),
             Check("Z left unchanged", softmax_leaves_z, 1),
+            Check("a single sample (one column)", softmax_one_sample, 1),
         )),
         CellJudge("predict_tests", (
             Check("the worked example (one label per sample)", lambda s: visible.check_predict(_copying(s.predict)), 2),
             Check("random weights", predict_random, 1),
+            Check("a single sample (one column)", predict_one_sample, 1),
         )),
         CellJudge("loss_tests", (
             Check("W = 0 and the worked example", loss_worked_example, 2),
             Check("large and far-apart scores (stability)", loss_stability, 1),
             Check("the L2 term", loss_l2, 1),
+            Check("the loss of a single sample", loss_one_sample, 1),
         )),
         CellJudge("gradient_tests", (
             Check("dW against the exact gradient", gradient_worked_example, 2),
             Check("dW on random batches", gradient_random, 1),
             Check("the L2 term of dW", gradient_l2, 1),
             Check("W, X and y left unchanged", gradient_leaves_arguments, 1),
+            Check("dW of a single sample", gradient_one_sample, 1),
         )),
         CellJudge("chosen_model_tests", (
             Check("W_final: a model of W's shape", final_model_shape, 1),
