@@ -463,9 +463,11 @@ def mnist_softmax_examples(release_nb, source_nb):
     c = lambda name: catalogued("mnist_softmax", name)
     t = lambda cell, old, new: typed("mnist_softmax", cell, old, new)
     ACCURACY = "W_final's validation accuracy (measured by the grader) reaches 90.5%"
+    SHAPE = "W_final: a model of W's shape"
     CHOICE = "the choice is made on the validation data"
     return _course_examples(release_nb, source_nb, [
-        ("mistake_predict_wrong_axis", c("predict_wrong_axis"), {"predict_tests": ALL}),
+        # predict(W, X_val) fails in the choice's cell too: W_final is never trained.
+        ("mistake_predict_wrong_axis", c("predict_wrong_axis"), {"predict_tests": ALL, "chosen_model_tests": [SHAPE, ACCURACY]}),
         # Normalised over the whole matrix: wrong values, but adding 1000 to the scores changes nothing.
         ("mistake_softmax_whole_matrix", c("softmax_whole_matrix"),
          {"softmax_tests": ["columns sum to 1 (the worked example)", "random and float32 scores"]}),
@@ -487,6 +489,16 @@ def mnist_softmax_examples(release_nb, source_nb):
         ("mistake_too_strong_l2", t("choose_model", "l2_grid, batch_sizes = [0.0, 1e-4, 1e-3, 1e-2], [50, 500]",
                                     "l2_grid, batch_sizes = [1e-2, 1e-1, 1.0], [50, 500]"), {"chosen_model_tests": [ACCURACY]}),
         ("mistake_choice_argmin", t("choose_model", "np.argmax(table)", "np.argmin(table)"), {"chosen_model_tests": [ACCURACY, CHOICE]}),
+        # The batch-versus-one-sample family: right for one sample (a single column), wrong on a batch;
+        # the single-sample check keeps that part's credit.
+        ("mistake_softmax_wrong_axis", c("softmax_wrong_axis"),
+         {"softmax_tests": ["columns sum to 1 (the worked example)", "random and float32 scores", "a single sample (one column)"]}),
+        # One argmax over the whole score matrix: right for one sample; on a batch the choice's cell stops, so
+        # W_final is never trained.
+        ("mistake_predict_flat_argmax", c("predict_flat_argmax"),
+         {"predict_tests": ["the worked example (one label per sample)", "random weights"], "chosen_model_tests": [SHAPE, ACCURACY]}),
+        ("mistake_loss_labels_select_rows", t("loss_and_gradient", "loss = -np.mean(Z[y, columns] - np.log(S))", "loss = -np.mean(Z[y] - np.log(S))"),
+         {"loss_tests": ["W = 0 and the worked example"]}),
     ])
 
 
