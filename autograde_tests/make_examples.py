@@ -492,7 +492,8 @@ def mnist_softmax_examples(release_nb, source_nb):
         # The batch-versus-one-sample family: right for one sample (a single column), wrong on a batch;
         # the single-sample check keeps that part's credit.
         ("mistake_softmax_wrong_axis", c("softmax_wrong_axis"),
-         {"softmax_tests": ["columns sum to 1 (the worked example)", "random and float32 scores", "a single sample (one column)"]}),
+         {"softmax_tests": ["columns sum to 1 (the worked example)", "large scores and samples far apart (stability)",
+                            "random and float32 scores", "a single sample (one column)"]}),
         # One argmax over the whole score matrix: right for one sample; on a batch the choice's cell stops, so
         # W_final is never trained.
         ("mistake_predict_flat_argmax", c("predict_flat_argmax"),
