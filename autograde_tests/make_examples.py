@@ -507,13 +507,14 @@ def mlp_backprop_examples(release_nb, source_nb):
     c = lambda name: catalogued("mlp_backprop", name)
     t = lambda cell, old, new: typed("mlp_backprop", cell, old, new)
     OUTPUT, HIDDEN = "the output layer's gradient", "the hidden layer's gradient (given the output layer's)"
-    LOSS = "the loss"
+    LOSS, SINGLE = "the loss", "a single sample (N = 1)"
     return _course_examples(release_nb, source_nb, [
-        # The hidden layer is judged given the output layer's gradient: a factor there is charged once.
+        # The hidden layer is judged given the output layer's gradient: a factor there is charged once;
+        # a missing 1/N is right for a single sample (N = 1), which keeps its credit.
         ("mistake_output_gradient_not_averaged", c("gradient_missing_1_over_N"), {"compute_grad_loss_tests": [OUTPUT]}),
-        ("mistake_gradient_sign", c("gradient_sign"), {"compute_grad_loss_tests": [OUTPUT]}),
-        ("mistake_gradient_transposed", c("gradient_transposed"), {"compute_grad_loss_tests": [OUTPUT]}),
-        ("mistake_hidden_derivative_a", c("hidden_derivative_wrong"), {"compute_grad_loss_tests": [HIDDEN]}),
+        ("mistake_gradient_sign", c("gradient_sign"), {"compute_grad_loss_tests": [OUTPUT, SINGLE]}),
+        ("mistake_gradient_transposed", c("gradient_transposed"), {"compute_grad_loss_tests": [OUTPUT, SINGLE]}),
+        ("mistake_hidden_derivative_a", c("hidden_derivative_wrong"), {"compute_grad_loss_tests": [HIDDEN, SINGLE]}),
         # A shape error raised in compute_grad_loss: nothing it returns can be judged.
         ("mistake_backprop_through_bias", c("hidden_backprop_through_bias"), {"compute_grad_loss_tests": ALL}),
         # compute_grad_loss is judged with a known-good forward: a mistake in forward costs forward alone.

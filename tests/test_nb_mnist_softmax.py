@@ -143,8 +143,10 @@ def loss_and_gradient(*, loss_kind="mean", l2_kind="weights", shift=True, log_of
             Z = Z - Z.max(axis=0)
         P = np.exp(Z) / np.exp(Z).sum(axis=0)
         log_p = np.log(P[y, np.arange(N)]) if log_of_p else Z[y, np.arange(N)] - np.log(np.exp(Z).sum(axis=0))
+        if loss_kind == "rows":  # Z[y]: the per-sample z_y applied to the batch (whole rows)
+            log_p = Z[y] - np.log(np.exp(Z).sum(axis=0))
         penalty = {"weights": np.sum(W[:, :-1] ** 2), "all": np.sum(W ** 2), "none": 0.0}[l2_kind] * l2_reg
-        loss = {"mean": -np.mean(log_p), "sum": -np.sum(log_p), "per_sample": -log_p,
+        loss = {"mean": -np.mean(log_p), "sum": -np.sum(log_p), "per_sample": -log_p, "rows": -np.mean(log_p),
                 "no_minus": np.mean(log_p)}[loss_kind] + penalty
         P[y, np.arange(N)] -= 1
         dW = P @ X.T / N
@@ -168,6 +170,7 @@ def test_the_written_out_loss_is_right():
 
 @pytest.mark.parametrize("mistake, answer", [
     ("loss_summed", loss_and_gradient(loss_kind="sum")),
+    ("loss_labels_select_rows", loss_and_gradient(loss_kind="rows")),
     ("loss_per_sample", loss_and_gradient(loss_kind="per_sample")),
     ("loss_sign", loss_and_gradient(loss_kind="no_minus")),
     ("loss_no_max_shift", loss_and_gradient(shift=False)),
@@ -223,3 +226,48 @@ def test_hidden_tests_pass_the_reference_and_fail_a_wrong_answer(grade_id, name,
     exec(code, {"np": np, name: right})
     with pytest.raises(CheckFailure), np.errstate(all="ignore"):
         exec(code, {"np": np, name: wrong})
+
+
+# --- the final task: the chosen model ----------------------------------------------------------
+
+def _separable(rng, N=200):
+    """Samples X (785, N) with a last row of ones and the labels y that W_true gives them."""
+    W_true = rng.standard_normal((10, 785))
+    X = np.vstack([rng.standard_normal((784, N)), np.ones((1, N))])
+    return W_true, X, np.argmax(W_true @ X, axis=0)
+
+
+def test_the_final_model_is_measured_and_its_mistakes_named():
+    W_true, X_val, y_val = _separable(np.random.default_rng(0))
+    assert checks.judge_final_model(W_true, X_val, y_val) == 1.0
+    nan = W_true.copy()
+    nan[0, 0] = np.nan
+    for W, named in [(np.zeros_like(W_true), "model_not_trained"), (W_true.T, "model_wrong_shape"),
+                     (nan, "model_not_finite"), (np.random.default_rng(1).standard_normal((10, 785)), "model_below_threshold")]:
+        expect_mistake(lambda w: checks.judge_final_model(w, X_val, y_val), W, named)
+
+
+def test_the_choice_is_named_by_the_data_its_accuracies_were_measured_on():
+    grid, sizes = checks.SELECTION_GRID
+    on = lambda n: np.array([[100, 200], [150, 120]]) / n
+    assert checks.judge_choice((0.0, 500, on(301)), grid, sizes, 500, 301) is not None
+    for table, named in [(on(500), "selection_on_training_data"), (on(10_000), "selection_on_test_data"),
+                         (np.array([[0.5, 0.6], [0.7, 0.123456]]), "selection_not_on_validation")]:
+        expect_mistake(lambda t: checks.judge_choice((10.0, 100, t), grid, sizes, 500, 301), table, named)
+    for chosen in [(10.0, 100), (1e-3, 500)]:  # not the table's maximum; not a value of the grid
+        expect_mistake(lambda c: checks.judge_choice((*c, on(301)), grid, sizes, 500, 301), chosen, "selection_not_best")
+    # Against the grader's own table: a choice right for the student's table but not for the grader's.
+    expect_mistake(lambda t: checks.judge_choice((10.0, 100, t), grid, sizes, 500, 301, expected=on(301)[::-1],
+                                                 tolerance=2.5 / 301), on(301), "selection_not_on_validation")
+
+
+def test_the_choice_is_judged_with_known_good_loss_and_predict():
+    namespace = {"np": np}
+    exec("def predict(W, X):\n    raise RuntimeError('a broken predict')\n"
+         "def choose(W, X):\n    return predict(W, X), softmax_loss_and_gradient(W, X, np.array([0]))[0]", namespace)
+    W, X = np.zeros((2, 3)), np.ones((3, 1))
+    labels, loss = checks.choose_with_known_good(namespace["choose"], W, X)
+    assert labels.tolist() == [0] and np.isclose(loss, np.log(2))
+    assert "softmax_loss_and_gradient" not in namespace
+    with pytest.raises(RuntimeError, match="a broken predict"):
+        namespace["choose"](W, X)

@@ -175,7 +175,11 @@ def test_student_fills_in_cce_and_validates(student_server, student_bundle, page
         assert "The following cell failed:" in verdict["text"]
         assert "check_cce(cce)" in verdict["text"], "the verdict does not name the cce test cell"
         assert CCE_SUM_DIAGNOSTIC in verdict["text"], "the verdict does not carry the cce diagnostic"
-        assert_no_traceback(verdict["text"])
+        # The verdict lists each failed cell; the failed check's own section is its message alone
+        # (the later test cells fail on the still unfilled blanks).
+        cce_section = verdict["text"].split("check_cce(cce)", 1)[1].split("The following cell failed:")[0]
+        assert cce_section.strip().startswith("CheckFailure: cce: "), cce_section
+        assert_no_traceback(cce_section)
         assert "Success" not in verdict["text"]
 
     with steps("fill in every blank"):
