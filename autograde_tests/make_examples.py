@@ -627,8 +627,13 @@ def softmax_toy_examples(release_nb, source_nb):
 
 def mnist_softmax_examples(release_nb, source_nb):
     c = lambda name: catalogued("mnist_softmax", name)
+    t = lambda cell, old, new: typed("mnist_softmax", cell, old, new)
+    ACCURACY = "W_final's validation accuracy (measured by the grader) reaches 90.5%"
+    SHAPE = "W_final: a model of W's shape"
+    CHOICE = "the choice is made on the validation data"
     return _course_examples(release_nb, source_nb, [
-        ("mistake_predict_wrong_axis", c("predict_wrong_axis"), {"predict_tests": ALL}),
+        # predict(W, X_val) fails in the choice's cell too: W_final is never trained.
+        ("mistake_predict_wrong_axis", c("predict_wrong_axis"), {"predict_tests": ALL, "chosen_model_tests": [SHAPE, ACCURACY]}),
         # Normalised over the whole matrix: wrong values, but adding 1000 to the scores changes nothing.
         ("mistake_softmax_whole_matrix", c("softmax_whole_matrix"),
          {"softmax_tests": ["columns sum to 1 (the worked example)", "random and float32 scores"]}),
@@ -639,22 +644,55 @@ def mnist_softmax_examples(release_nb, source_nb):
         ("mistake_loss_summed", c("loss_summed"), {"loss_tests": ["W = 0 and the worked example"]}),
         ("mistake_gradient_missing_1_over_n", c("gradient_missing_1_over_N"),
          {"gradient_tests": ["dW against the exact gradient", "dW on random batches"]}),
+        # The final task: W_final is measured by the grader on its own validation split, the choice
+        # by calling choose_hyperparameters on the grader's small problem.
+        ("mistake_chosen_on_test_set", t("choose_model", "accuracy(y_val, predict(W, X_val))", "accuracy(y_test, predict(W, X_test))"),
+         {"chosen_model_tests": [CHOICE]}),
+        ("mistake_chosen_on_training_data", t("choose_model", "accuracy(y_val, predict(W, X_val))", "accuracy(y_fit, predict(W, X_fit))"),
+         {"chosen_model_tests": [CHOICE]}),
+        ("mistake_never_trained", t("choose_model", "W_final, history = train(X_fit, y_fit, best_l2, epochs=3, batch_size=best_batch_size)",
+                                    "W_final, history = np.zeros((C, X_fit.shape[0])), None"), {"chosen_model_tests": [ACCURACY]}),
+        ("mistake_too_strong_l2", t("choose_model", "l2_grid, batch_sizes = [0.0, 1e-4, 1e-3, 1e-2], [50, 500]",
+                                    "l2_grid, batch_sizes = [1e-2, 1e-1, 1.0], [50, 500]"), {"chosen_model_tests": [ACCURACY]}),
+        ("mistake_choice_argmin", t("choose_model", "np.argmax(table)", "np.argmin(table)"), {"chosen_model_tests": [ACCURACY, CHOICE]}),
+        # The batch-versus-one-sample family: right for one sample (a single column), wrong on a batch;
+        # the single-sample check keeps that part's credit.
+        ("mistake_softmax_wrong_axis", c("softmax_wrong_axis"),
+         {"softmax_tests": ["columns sum to 1 (the worked example)", "large scores and samples far apart (stability)",
+                            "random and float32 scores", "a single sample (one column)"]}),
+        # One argmax over the whole score matrix: right for one sample; on a batch the choice's cell stops, so
+        # W_final is never trained.
+        ("mistake_predict_flat_argmax", c("predict_flat_argmax"),
+         {"predict_tests": ["the worked example (one label per sample)", "random weights"], "chosen_model_tests": [SHAPE, ACCURACY]}),
+        ("mistake_loss_labels_select_rows", t("loss_and_gradient", "loss = -np.mean(Z[y, columns] - np.log(S))", "loss = -np.mean(Z[y] - np.log(S))"),
+         {"loss_tests": ["W = 0 and the worked example"]}),
     ])
 
 
 def mlp_backprop_examples(release_nb, source_nb):
     c = lambda name: catalogued("mlp_backprop", name)
+    t = lambda cell, old, new: typed("mlp_backprop", cell, old, new)
     OUTPUT, HIDDEN = "the output layer's gradient", "the hidden layer's gradient (given the output layer's)"
+    LOSS, SINGLE = "the loss", "a single sample (N = 1)"
     return _course_examples(release_nb, source_nb, [
-        # The hidden layer is judged given the output layer's gradient: a factor there is charged once.
+        # The hidden layer is judged given the output layer's gradient: a factor there is charged once;
+        # a missing 1/N is right for a single sample (N = 1), which keeps its credit.
         ("mistake_output_gradient_not_averaged", c("gradient_missing_1_over_N"), {"compute_grad_loss_tests": [OUTPUT]}),
-        ("mistake_gradient_sign", c("gradient_sign"), {"compute_grad_loss_tests": [OUTPUT]}),
-        ("mistake_gradient_transposed", c("gradient_transposed"), {"compute_grad_loss_tests": [OUTPUT]}),
-        ("mistake_hidden_derivative_a", c("hidden_derivative_wrong"), {"compute_grad_loss_tests": [HIDDEN]}),
+        ("mistake_gradient_sign", c("gradient_sign"), {"compute_grad_loss_tests": [OUTPUT, SINGLE]}),
+        ("mistake_gradient_transposed", c("gradient_transposed"), {"compute_grad_loss_tests": [OUTPUT, SINGLE]}),
+        ("mistake_hidden_derivative_a", c("hidden_derivative_wrong"), {"compute_grad_loss_tests": [HIDDEN, SINGLE]}),
         # A shape error raised in compute_grad_loss: nothing it returns can be judged.
         ("mistake_backprop_through_bias", c("hidden_backprop_through_bias"), {"compute_grad_loss_tests": ALL}),
         # compute_grad_loss is judged with a known-good forward: a mistake in forward costs forward alone.
         ("mistake_forward_no_max_shift", c("output_no_max_shift"), {"forward_tests": ["output scores around 1000 (stability)"]}),
+        # The batch-versus-one-sample family: right for one sample, wrong (or raising) on a batch.
+        ("mistake_outer_per_sample", t("compute_grad_loss", "np.dot(dZ_output, A.T)", "np.outer(dZ_output, A)"),
+         {"compute_grad_loss_tests": [LOSS, OUTPUT, HIDDEN]}),
+        ("mistake_labels_transposed", t("compute_grad_loss", "dZ_output = (P - Y) / N", "dZ_output = (P - Y.T) / N"),
+         {"compute_grad_loss_tests": ALL}),
+        ("mistake_gradient_divided_twice", t("compute_grad_loss", "np.dot(dZ_output, A.T), np.sum(dZ_output, axis=1, keepdims=True)",
+                                             "np.dot(dZ_output, A.T) / N, np.sum(dZ_output, axis=1, keepdims=True) / N"),
+         {"compute_grad_loss_tests": [OUTPUT]}),
     ])
 
 

@@ -1,4 +1,4 @@
-"""The MLP's live training figure: loss (log scale), train/test accuracy, and a 4x4 grid of
+"""The MLP's live training figure: loss (log scale, its current value in the title), train/test accuracy, and a 4x4 grid of
 input digits beside the network's output probabilities (stem plots titled green when the
 prediction is right, red when it is wrong).
 
@@ -103,6 +103,8 @@ class LiveFigure:
         for axes in (self.loss_axes, self.accuracy_axes):
             axes.relim()
             axes.autoscale_view()
+        if len(losses):
+            self.loss_axes.set_title(f"training loss: {float(losses[-1]):.4f}")
         if len(train_accuracy):
             self.accuracy_axes.set_title(f"accuracy: train {train_accuracy[-1]:.1%}, test {test_accuracy[-1]:.1%}")
         predictions = np.argmax(outputs, axis=0)

@@ -11,7 +11,8 @@ A request (``course_lib.probe_codec.pack``) holds ``steps``:
 * ``{"kind": "object", "key", "class", "trace"}``: a fresh ``namespace[class](...)`` driven by the
   trace's steps ``new`` / ``call`` (a method) / ``get`` / ``set`` (attributes), one result each;
 * ``{"kind": "helper", "key", "helper", "target", "args", "kwargs"}``: one of ``HELPERS`` (shipped
-  with the course, e.g. the training loop run on spy layers) applied to ``namespace[target]``.
+  with the course, e.g. the training loop run on spy layers) applied to ``namespace[target]``;
+  ``value`` sends back the global ``namespace[target]`` itself (a model the student trained).
 
 The reply is displayed as one output of MIME type ``MIME`` (base64 of an npz).
 """
@@ -30,10 +31,16 @@ MIME = "application/vnd.course-lib.probe+npz"
 def _helpers() -> dict:
     from course_lib.checks.diagnose import describe
     from course_lib.checks.known_good import with_known_good
+    from course_lib.checks.mnist_softmax import choose_with_known_good
     from course_lib.checks.spies import loop_trace, train_trace
 
     return {"loop_trace": loop_trace, "train_trace": train_trace, "with_known_good": with_known_good,
-            "describe": describe}
+            "describe": describe, "choose_with_known_good": choose_with_known_good, "value": _value}
+
+
+def _value(target):
+    """The notebook's global ``target`` itself (a result the student's cell computed), as data."""
+    return target
 
 
 def _error(error: BaseException) -> list[str]:

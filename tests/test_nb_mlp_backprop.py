@@ -51,6 +51,11 @@ def test_notebook_runs_checks_gradients_and_trains(run_notebook):
     training = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "training")
     pngs = [o for o in training.outputs if "image/png" in o.get("data", {})]
     assert len(pngs) == 1, "the live figure is one display, updated in place"
+    # The progress bar (a widget: its text is in the saved widget state) shows the running loss.
+    widgets = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    bar = " ".join(str(w.get("state", {}).get("value", "")).replace("\u2007", " ") for w in widgets.values())
+    last_loss = re.search(r"loss ([\d.]+)$", out, re.M)[1]
+    assert f"loss={last_loss}" in bar, bar
     assert "wide_test_accuracy" not in out  # the wide network is off by default
 
 
@@ -160,7 +165,12 @@ def grad_loss_with(mistake=None):
         A, P = a["hidden"], a["output"]
         loss = -np.sum(Y * np.log(P)) / N
         dZ_o = {"no_1_over_N": P - Y, "sign": (Y - P) / N}.get(mistake, (P - Y) / N)
-        dW_o = np.hstack([dZ_o @ A.T, np.zeros((dZ_o.shape[0], 1)) if mistake == "output_bias" else dZ_o.sum(axis=1, keepdims=True)])
+        if mistake == "labels_transposed":
+            dZ_o = (P - Y.T) / N
+        weights_part = np.outer(dZ_o, A) if mistake == "outer" else dZ_o @ A.T
+        dW_o = np.hstack([weights_part, np.zeros((dZ_o.shape[0], 1)) if mistake == "output_bias" else dZ_o.sum(axis=1, keepdims=True)])
+        if mistake == "mean_twice":
+            dW_o = dW_o / N
         W_o = p["W"]["output"] if mistake == "with_bias_column" else p["W"]["output"][:, :-1]
         dA = W_o.T @ dZ_o
         dZ_h = {"no_derivative": dA, "derivative_a": dA * A}.get(mistake, dA * A * (1 - A))
@@ -189,9 +199,39 @@ def grad_loss_with(mistake=None):
     ("gradient_transposed", grad_loss_with("transposed")),
     ("gradient_missing_bias_column", grad_loss_with("no_bias_column")),
     ("grads_structure", grad_loss_with("flat")),
+    # The batch-versus-one-sample family.
+    ("per_sample_formula_on_batch", grad_loss_with("outer")),
+    ("labels_transposed", grad_loss_with("labels_transposed")),
+    ("gradient_divided_by_N_twice", grad_loss_with("mean_twice")),
 ])
 def test_backprop_check_names_the_mistake(mistake, answer):
     expect_mistake(checks.check_compute_grad_loss, answer, mistake)
+
+
+def test_a_per_sample_formula_is_named_with_what_is_right_and_what_to_change():
+    message = expect_mistake(checks.check_compute_grad_loss, grad_loss_with("outer"), "per_sample_formula_on_batch")
+    assert "right for one sample (N = 1)" in message and "np.dot(dZ_output, A.T)" in message
+    assert "(18, 24)" in message  # np.outer of the (3, 6) and (4, 6) batch, by its meaning
+
+
+def test_judge_gives_the_single_sample_check_to_a_per_sample_formula():
+    from course_lib.grading.judge import LiveView
+    from course_lib.judges.mlp_backprop import JUDGE
+
+    cell = JUDGE.cells["compute_grad_loss_tests"]
+    for mistake, passing in [("outer", {"a single sample (N = 1)"}),
+                             ("no_1_over_N", {"the loss", "the hidden layer's gradient (given the output layer's)",
+                                              "a single sample (N = 1)"}),
+                             ("labels_transposed", set())]:
+        namespace = {"compute_grad_loss": grad_loss_with(mistake), "forward": forward_with()}
+        passed = set()
+        for check in cell.checks:
+            try:
+                check.run(LiveView(namespace))
+                passed.add(check.name)
+            except CheckFailure:
+                pass
+        assert passed == passing, (mistake, passed)
 
 
 def test_backprop_check_explains_a_shape_error():
@@ -233,9 +273,11 @@ def test_live_figure_renders_headless_and_colours_titles_by_correctness():
     assert colours[3] == "tab:red" and colours.count("tab:green") == 15
     assert figure.loss_axes.get_yscale() == "log"
     np.testing.assert_allclose(figure._stems[0][1].markerline.get_ydata(), outputs[:, 0])
+    assert figure.loss_axes.get_title() == "training loss: 1.0000"
     first = figure.png
     figure.update([2.3, 1.5, 1.0, 0.8], [2, 4], [0.5, 0.7], [0.45, 0.65], outputs)
     assert figure.png != first
+    assert figure.loss_axes.get_title() == "training loss: 0.8000"
 
 
 def test_live_figure_refuses_bad_shapes():

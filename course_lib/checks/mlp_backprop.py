@@ -52,6 +52,9 @@ MISTAKES = {
     "hidden_backprop_not_transposed": "dA multiplies by W_output instead of its transpose",
     "hidden_bias_gradient_wrong": "the bias column of the hidden gradient is wrong",
     "hidden_backprop_wrong": "the hidden-layer gradient is wrong although the output gradient is right",
+    "gradient_divided_by_N_twice": "the gradients are N times too small (the mean over samples taken twice)",
+    "per_sample_formula_on_batch": "a formula right for one sample (np.outer, a vector product) applied to a batch",
+    "labels_transposed": "the labels are used transposed (rows as samples) instead of one-hot classes x samples",
 }
 
 _SHAPE_HINT = (" (check the shapes: W_output's last column is the bias, which gets no gradient from the hidden "
@@ -221,6 +224,7 @@ def _grad_loss(compute_grad_loss, p, X, Y):
     except CheckFailure as error:
         if error.mistake == "raised":
             _name_shape_error(str(error), p, X)
+            _name_batch_mistake(compute_grad_loss, p, X, Y, str(error))
         raise
     if not isinstance(result, tuple) or len(result) != 2:
         raise mistake("grads_structure", f"{label} returned a {type(result).__name__}; return `loss, grads`")
@@ -246,6 +250,55 @@ def _name_shape_error(message: str, p, X) -> None:
         raise mistake("hidden_backprop_not_transposed", f"{message.split(' (check')[0]}: W_output without its bias "
                       f"column is ({C}, {H}) and dZ_output is ({C}, {N}); passing the gradient back to the {H} hidden "
                       "units needs W_output transposed")
+
+
+def exact_grad_loss(p, X, Y):
+    """(loss, {'hidden': dW_hidden, 'output': dW_output}) of the network, computed here (float64)."""
+    W_h, W_o = (np.asarray(p["W"][k], dtype=np.float64) for k in ("hidden", "output"))
+    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    N = X.shape[1]
+    A = _sigmoid(W_h[:, :-1] @ X + W_h[:, -1:])
+    S = W_o[:, :-1] @ A + W_o[:, -1:]
+    log_P = S - S.max(axis=0) - np.log(np.sum(np.exp(S - S.max(axis=0)), axis=0))
+    dZ_output = (np.exp(log_P) - Y) / N
+    dZ_hidden = (W_o[:, :-1].T @ dZ_output) * A * (1 - A)
+    ones = np.ones((1, N))
+    return float(-np.sum(Y * log_P) / N), {"hidden": dZ_hidden @ np.vstack([X, ones]).T,
+                                           "output": dZ_output @ np.vstack([A, ones]).T}
+
+
+def _right_for(compute_grad_loss, p, X, Y, with_loss: bool = True) -> bool:
+    """Whether the student's compute_grad_loss gives the exact gradients (and loss) on (X, Y)."""
+    try:
+        with np.errstate(all="ignore"):
+            loss, grads = compute_grad_loss(p, X.copy(), Y.copy())
+        loss = float(np.asarray(loss, dtype=np.float64).reshape(()))
+        dW = {name: np.asarray(grads["W"][name], dtype=np.float64) for name in ("hidden", "output")}
+    except Exception:  # noqa: BLE001 - anything wrong with the student's result: not right
+        return False
+    expected_loss, expected = exact_grad_loss(p, X, Y)
+    return (not with_loss or bool(np.isclose(loss, expected_loss, rtol=1e-6))) and all(
+        dW[name].shape == expected[name].shape and np.allclose(dW[name], expected[name], rtol=1e-6, atol=1e-10)
+        for name in expected)
+
+
+def _name_batch_mistake(compute_grad_loss, p, X, Y, message: str) -> None:
+    """A batch that raised, named by probing: right on one sample (a per-sample formula applied to
+    the batch), or right with the labels transposed on a square batch (rows taken as samples)."""
+    (H, _), (C, N) = p["W"]["hidden"].shape, Y.shape
+    raised = message.split(" (check")[0].split("raised ", 1)[-1]
+    if N > 1 and _right_for(compute_grad_loss, p, X[:, :1], Y[:, :1]):
+        raise mistake("per_sample_formula_on_batch", f"compute_grad_loss is right for one sample (N = 1) but raised on "
+                      f"a batch of {N} samples ({raised}): a formula for one sample was applied to the whole batch. "
+                      f"np.outer flattens its arguments: np.outer(dZ_output, A) of a ({C}, {N}) and a ({H}, {N}) batch "
+                      f"is ({C * N}, {H * N}), where dW_output's weight part is ({C}, {H}). For a batch, "
+                      f"np.dot(dZ_output, A.T) sums the per-sample outer products over the columns")
+    # compute_grad_loss given Y.T on a square batch: its gradient is right if it transposes Y back.
+    if N >= C and _right_for(lambda q, x, y: compute_grad_loss(q, x, y.T), p, X[:, :C], Y[:, :C], with_loss=False):
+        raise mistake("labels_transposed", f"compute_grad_loss raised on a batch of {N} samples ({raised}), and on a "
+                      f"batch of as many samples as classes it gives the gradient for the labels Y.T: the labels were "
+                      f"used transposed (rows as samples). Y is one-hot classes x samples, ({C}, N) like P: use Y as "
+                      f"it is")
 
 
 def _check_loss(compute_grad_loss) -> None:
@@ -295,12 +348,16 @@ def _check_output_gradient(compute_grad_loss) -> None:
 
 def _judge_output_gradient(dW, numeric, N, reference: str = "the numerical gradient of your loss") -> None:
     """dW_output against ``numeric``, the gradient it should be, with the mistakes named."""
-    found = relation(dW, numeric, {"gradient_missing_1_over_N": N})
+    found = relation(dW, numeric, {"gradient_missing_1_over_N": N, "gradient_divided_by_N_twice": 1 / N})
     if found == "equal":
         return
     if found == "gradient_missing_1_over_N":
         raise mistake(found, f"dW_output is {N} times the numerical gradient with {N} samples: the loss is a "
                              "mean, so dZ_output = (P - Y) / N")
+    if found == "gradient_divided_by_N_twice":
+        raise mistake(found, f"dW_output is 1/{N} of the numerical gradient with {N} samples (right for one "
+                             "sample): dZ_output = (P - Y) / N already takes the mean over the samples, so the "
+                             "products with A and the sums over samples must not divide by N again")
     if found == "negated":
         raise mistake("gradient_sign", "dW_output is minus the numerical gradient: dZ_output is P - Y (over N)")
     if found == "bias_column":

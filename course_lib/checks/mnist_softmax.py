@@ -23,6 +23,7 @@ from course_lib.checks.common import (
     failure,
     passed,
     relation,
+    replaced_globals,
 )
 from course_lib.gradient_check import numerical_gradient, rel_error
 
@@ -44,6 +45,7 @@ MISTAKES = {
     "loss_per_sample": "the loss is returned per sample instead of as their mean",
     "loss_summed": "the loss is the sum over samples instead of the mean",
     "loss_sign": "the loss is missing its minus sign",
+    "loss_labels_select_rows": "the loss indexes the scores with the labels alone (whole rows) instead of one entry per sample",
     "loss_no_max_shift": "the loss overflows for large scores (no max-shift)",
     "loss_log_of_zero": "the loss takes the log of a probability that rounds to 0",
     "loss_global_max": "the loss subtracts the maximum of the whole score matrix instead of each column's",
@@ -61,6 +63,15 @@ MISTAKES = {
     "l2_gradient_on_bias": "the L2 term of dW also touches the bias column",
     "l2_gradient_missing_factor_2": "the L2 term of dW is l2_reg W instead of 2 l2_reg W",
     "l2_gradient_sign": "the L2 term of dW is subtracted",
+    "model_missing": "the final model W_final was never defined (its cell stopped before, or is not filled in)",
+    "model_wrong_shape": "the final model W_final does not have W's shape (C, D+1)",
+    "model_not_finite": "the final model W_final holds inf or nan (the training diverged)",
+    "model_not_trained": "the final model W_final is still all zeros (never trained)",
+    "model_below_threshold": "the final model's validation accuracy is below the threshold",
+    "selection_on_training_data": "the hyperparameters are chosen by accuracy on the training data",
+    "selection_on_test_data": "the hyperparameters are chosen by accuracy on the test set",
+    "selection_not_on_validation": "the table does not hold accuracies on the validation data given",
+    "selection_not_best": "the chosen pair is not the one with the highest validation accuracy",
 }
 
 
@@ -333,13 +344,35 @@ def _check_l2_in_loss(fn) -> None:
                                  f"weights without the bias column) = {expected:.6f}")
 
 
+def _check_loss_picks_one_entry_per_sample(fn) -> None:
+    """Two samples with different scores: log p of each sample's own correct class."""
+    # Sample 0 scores (ln 3, 0), label 0: p = 3/4; sample 1 scores (0, 0), label 1: p = 1/2.
+    W = np.array([[np.log(3.0), 0.0, 0.0], [0.0, 0.0, 0.0]])
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    y = np.array([0, 1])
+    expected = -(np.log(0.75) + np.log(0.5)) / 2
+    loss = _loss(fn, W, X, y)
+    if np.isclose(loss, expected, rtol=1e-9):
+        return
+    Z = W @ X
+    log_P = Z - np.log(np.sum(np.exp(Z), axis=0))
+    if np.isclose(loss, -np.mean(log_P[y]), rtol=1e-9):
+        raise mistake("loss_labels_select_rows", f"two samples, scores (ln 3, 0) with label 0 and (0, 0) with label 1: "
+                      f"expected -(ln 3/4 + ln 1/2)/2 = {expected:.6f}, got {loss:.6f}, the mean over whole rows Z[y] "
+                      f"(every sample's scores of the classes in y). That is right for one sample, but for a batch "
+                      f"index one entry per sample, Z[y, np.arange(N)]: row y[n] of column n")
+    raise mistake("wrong_value", f"two samples, scores (ln 3, 0) with label 0 and (0, 0) with label 1: the loss "
+                                 f"should be -(ln 3/4 + ln 1/2)/2 = {expected:.6f}, got {loss:.6f}")
+
+
 def check_loss(softmax_loss_and_gradient) -> None:
     """Check the loss returned by ``softmax_loss_and_gradient(W, X, y, l2_reg)``."""
     _check_loss_at_zero(softmax_loss_and_gradient)
     _check_loss_hand_worked(softmax_loss_and_gradient)
+    _check_loss_picks_one_entry_per_sample(softmax_loss_and_gradient)
     _check_loss_stability(softmax_loss_and_gradient)
     _check_l2_in_loss(softmax_loss_and_gradient)
-    passed("softmax loss", 5)
+    passed("softmax loss", 6)
 
 
 def _gradient(fn, W, X, y, l2_reg) -> np.ndarray:
@@ -438,3 +471,138 @@ def check_loss_gradient(softmax_loss_and_gradient) -> None:
     _check_gradient_no_l2(softmax_loss_and_gradient)
     _check_gradient_l2(softmax_loss_and_gradient)
     passed("softmax gradient", 3)
+
+
+# ---------------------------------------------------------------- the chosen model
+
+VALIDATION_THRESHOLD = 0.905
+MODEL_NOT_FINITE = ("model_not_finite", "W_final contains inf or nan: the training diverged. Make "
+                                        "softmax_loss_and_gradient pass its tests first (a gradient N times too "
+                                        "large makes every step N times too long)")
+MODEL_MISSING = ("model_missing", "W_final is not defined: the cell of choose_hyperparameters stopped with an error "
+                                  "before W_final was trained, or its blanks are not filled in yet. Run that cell and "
+                                  "fix its first error (it calls train, predict and accuracy)")
+
+
+def judge_final_model(W_final, X_val, y_val, C: int = 10) -> float:
+    """W_final's accuracy on (X_val, y_val), or the named failure: W's shape (C, D+1), trained,
+    at least ``VALIDATION_THRESHOLD``. Used by the visible check and by the grader (on its own data)."""
+    shape = (C, X_val.shape[0])
+    W = coerce(None, W_final, "W_final", not_finite=MODEL_NOT_FINITE)
+    if W.shape != shape:
+        hint = " (transposed: one row per class)" if W.shape == shape[::-1] else ""
+        raise mistake("model_wrong_shape", f"W_final has shape {W.shape}, expected W's shape {shape}{hint}")
+    if not np.any(W):
+        raise mistake("model_not_trained", "W_final is all zeros: it was never trained. Train it with "
+                                           "`train(X_fit, y_fit, best_l2, epochs=3, batch_size=best_batch_size)`")
+    found = float(np.mean(np.argmax(W @ np.asarray(X_val, dtype=np.float64), axis=0) == np.asarray(y_val)))
+    if found < VALIDATION_THRESHOLD:
+        raise mistake("model_below_threshold", f"W_final classifies {found:.2%} of the validation images correctly; "
+                      f"at least {VALIDATION_THRESHOLD:.1%} is expected. Train it on all 50,000 fitting images for 3 "
+                      f"epochs with the l2_reg and batch size your function chose (a strong penalty underfits)")
+    return found
+
+
+def judge_choice(chosen, l2_grid, batch_sizes, n_fit: int, n_val: int, expected: np.ndarray | None = None,
+                 tolerance: float = 0.0) -> np.ndarray:
+    """What ``choose_hyperparameters`` returned, ``chosen = (best_l2, best_batch_size, table)``, for
+    ``n_fit`` training and ``n_val`` validation samples: a table of accuracies on the validation
+    samples (an accuracy on n samples is a multiple of 1/n, which names the data measured on) and
+    the pair at its maximum. ``expected``: the grader's own validation table."""
+    if not isinstance(chosen, (tuple, list)) or len(chosen) != 3:
+        raise mistake("wrong_type", "choose_hyperparameters must return the three values "
+                                    "`best_l2, best_batch_size, table`")
+    best_l2, best_batch_size, table = chosen
+    shape = (len(l2_grid), len(batch_sizes))
+    table = coerce(None, table, "the table of validation accuracies", shape)
+    where = f"for l2_grid {list(l2_grid)} and batch_sizes {list(batch_sizes)}"
+
+    def counted_on(n: int) -> bool:
+        return bool(np.allclose(table * n, np.round(table * n), rtol=0, atol=1e-6))
+
+    if not counted_on(n_val):
+        for n, name, data in [(n_fit, "selection_on_training_data", f"the {n_fit} training samples X_fit"),
+                              (10_000, "selection_on_test_data", "the 10,000 test images")]:
+            if counted_on(n):
+                raise mistake(name, f"the table {where} holds accuracies on {data}, not on the {n_val} validation "
+                                    f"samples passed as X_val, y_val: measure each model on X_val, y_val. Choosing "
+                                    f"on the data the model was trained on, or on the test set, picks what fits "
+                                    f"those samples, not what generalises (and the test score is no longer honest)")
+        raise mistake("selection_not_on_validation", f"the table {where} does not hold accuracies on the {n_val} "
+                                                     f"validation samples passed as X_val, y_val: train each model on "
+                                                     f"X_fit, y_fit and measure it with accuracy(y_val, predict(W, X_val))")
+    if expected is not None and not np.allclose(table, expected, atol=tolerance + 1e-9, rtol=0):
+        raise mistake("selection_not_on_validation", f"the table {where} is {np.round(table, 4).tolist()}, expected "
+                      f"the validation accuracies {np.round(expected, 4).tolist()} of models trained on X_fit, y_fit "
+                      f"with each l2_reg and batch size for the given epochs")
+    reference = table if expected is None else expected
+    cells = [(i, j) for i, l2 in enumerate(l2_grid) for j, b in enumerate(batch_sizes)
+             if _same_value(best_l2, l2) and _same_value(best_batch_size, b)]
+    if not cells:
+        raise mistake("selection_not_best", f"choose_hyperparameters returned l2_reg = {best_l2!r} and batch size "
+                                            f"{best_batch_size!r}, which are not values of the grid {where}")
+    i, j = cells[0]
+    if reference[i, j] < reference.max() - tolerance - 1e-9:
+        raise mistake("selection_not_best", f"choose_hyperparameters chose a pair {where} whose validation accuracy "
+                                            f"is not the highest of its table: return the l2_reg and batch size at the "
+                                            f"table's maximum, np.unravel_index(np.argmax(table), table.shape)")
+    return table
+
+
+def _same_value(value, grid_value) -> bool:
+    try:
+        return float(value) == float(grid_value)
+    except (TypeError, ValueError):
+        return False
+
+
+# The choice is tried on a small problem whose validation split has 301 samples: the accuracy of
+# a model on 301 samples is a multiple of 1/301, which no accuracy on the 500 training samples or
+# on the 10,000 test images is (except 0 and 1).
+SELECTION_GRID = ([0.0, 10.0], [100, 500])
+
+
+def check_chosen_model(W_final, choose_hyperparameters, X_val, y_val) -> None:
+    """Check the final task: ``W_final`` (C, D+1) reaches 91% on (X_val, y_val), and
+    ``choose_hyperparameters`` picks the pair with the best accuracy on the validation data it is given."""
+    found = judge_final_model(W_final, X_val, y_val)
+    l2_grid, batch_sizes = SELECTION_GRID
+    fit, val = slice(0, 500), slice(500, 801)
+    chosen = call_student(choose_hyperparameters, "choose_hyperparameters(...)", X_val[:, fit], y_val[fit],
+                          X_val[:, val], y_val[val], l2_grid, batch_sizes, 1)
+    judge_choice(chosen, l2_grid, batch_sizes, 500, 301)
+    print(f"W_final: validation accuracy {found:.2%}")
+    passed("chosen model", 2)
+
+
+# Known-good versions of the notebook's graded functions (the same arithmetic as the reference),
+# so that ``choose_hyperparameters`` is judged on its own: a mistake in the loss or in predict is
+# charged to their own cells, not again to the choice.
+
+def known_good_loss_and_gradient(W, X, y, l2_reg=0.0):
+    """(loss, dW) of softmax regression with L2 on W without its bias column."""
+    N = X.shape[1]
+    columns = np.arange(N)
+    Z = np.dot(W, X)
+    Z -= np.max(Z, axis=0, keepdims=True)
+    E = np.exp(Z)
+    S = np.sum(E, axis=0)
+    loss = -np.mean(Z[y, columns] - np.log(S)) + l2_reg * np.sum(W[:, :-1] ** 2)
+    E /= S
+    E[y, columns] -= 1
+    dW = np.dot(E, X.T) / N
+    dW[:, :-1] += 2 * l2_reg * W[:, :-1]
+    return loss, dW
+
+
+def known_good_predict(W, X):
+    """Labels (N,): argmax over the classes of W X."""
+    return np.argmax(np.dot(W, X), axis=0)
+
+
+def choose_with_known_good(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` (the student's ``choose_hyperparameters``) with the notebook's
+    ``softmax_loss_and_gradient`` and ``predict`` replaced by known-good ones while it runs."""
+    with replaced_globals(function, softmax_loss_and_gradient=known_good_loss_and_gradient,
+                          predict=known_good_predict):
+        return function(*args, **kwargs)

@@ -3,6 +3,8 @@ non-zero when any test cell fails or a `?` blank is still unfilled (nbgrader's o
 ``validate`` exits 0 on failure)."""
 from __future__ import annotations
 
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +30,15 @@ def validate(path: Path, timeout: int = 120) -> Validation:
     client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
                             resources={"metadata": {"path": str(Path(path).resolve().parent)}},
                             extra_arguments=["--HistoryManager.enabled=False"])
-    client.execute()
+    # The kernel process's own stderr (e.g. jupyter_client's "Kernel is running over TCP without
+    # encryption") is no message for the student: kept aside, shown only if the kernel fails.
+    with tempfile.TemporaryFile(mode="w+") as log:
+        try:
+            client.execute(stdout=log, stderr=log)
+        except Exception:
+            log.seek(0)
+            sys.stderr.write(log.read()[-5000:])
+            raise
     passed, failed = [], []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":

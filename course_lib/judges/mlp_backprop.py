@@ -141,6 +141,8 @@ def _hidden_gradient(cgl, p, X, Y, hidden_weights: bool):
     exact = solution.compute_grad_loss(p, X, Y)[1]["W"]
     k = _factor(grads["output"], exact["output"])
     expected = k * exact["hidden"]
+    if k != 1.0 and np.allclose(np.asarray(dW, dtype=np.float64), exact["hidden"], rtol=1e-8, atol=1e-12):
+        expected = exact["hidden"]  # the factor was the output layer's own (dW_output divided again), not dZ_output's
     visible._judge_hidden_gradient(dW, expected, hidden_weights, _EXACT)
     return dW, expected
 
@@ -153,6 +155,22 @@ def grad_loss_hidden(student) -> None:
         dW, expected = _hidden_gradient(cgl, p, X, Y, hidden_weights=True)
         if not np.allclose(dW, expected, rtol=1e-8, atol=1e-12):
             raise failure(None, "hidden_backprop_wrong", f"grads['W']['hidden'] is wrong for {_size(p, X)}")
+
+
+def grad_loss_one_sample(student) -> None:
+    """The loss and both gradients of a single sample (N = 1): the part a per-sample formula
+    applied to the batch, or a sum where the mean is asked, gets right."""
+    cgl = _grad_loss(student)
+    for p, X, Y in [visible._problem(24), *_hidden_backprop_cases()]:
+        x, y = X[:, :1], Y[:, :1]
+        loss, grads = visible._grad_loss(cgl, p, x, y)
+        expected_loss, expected = solution.compute_grad_loss(p, x, y)
+        if not np.isclose(loss, float(expected_loss), rtol=1e-9):
+            raise failure(None, "loss_wrong", f"the loss of one sample is wrong for {_size(p, x)}")
+        for name in ("output", "hidden"):
+            dW = visible._shape(grads[name], p["W"][name], name)
+            if not np.allclose(dW, expected["W"][name], rtol=1e-8, atol=1e-12):
+                raise failure(None, "wrong_value", f"grads['W']['{name}'] of one sample is wrong for {_size(p, x)}")
 
 
 JUDGE = AssignmentJudge(
@@ -169,6 +187,7 @@ JUDGE = AssignmentJudge(
             Check("the loss", grad_loss_loss, 1),
             Check("the output layer's gradient", grad_loss_output, 1.5),
             Check("the hidden layer's gradient (given the output layer's)", grad_loss_hidden, 1.5),
+            Check("a single sample (N = 1)", grad_loss_one_sample, 1),
         )),
     ]},
 )

@@ -7,6 +7,8 @@ they make, and an argument changed in place by its own check. Failures name mist
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from course_lib.checks import mnist_softmax as visible
@@ -131,6 +133,7 @@ def loss_worked_example(student) -> None:
     fn = _copying(student.softmax_loss_and_gradient)
     visible._check_loss_at_zero(fn)
     visible._check_loss_hand_worked(fn)
+    visible._check_loss_picks_one_entry_per_sample(fn)
     _, W, X, y = _hidden_loss_cases()[0]
     _loss_against(fn, W, X, y, "for 10 classes and 40 samples")
 
@@ -225,6 +228,127 @@ def gradient_leaves_arguments(student) -> None:
     visible._loss_and_gradient(student.softmax_loss_and_gradient, W, X, y, l2_reg)
 
 
+# --- one sample (a single column) -------------------------------------------------------------
+# The batch-versus-one-sample mistakes (a per-sample formula applied to the whole batch, a sum
+# where the mean is asked) are right on a single sample: this check gives that part its credit.
+
+def _one_sample_problems():
+    rng = np.random.default_rng(1005)
+    problems = []
+    for C, D in [(10, 20), (3, 4)]:
+        W = 0.5 * rng.standard_normal((C, D + 1))
+        X = np.vstack([rng.standard_normal((D, 1)), np.ones((1, 1))])
+        problems.append((W, X, rng.integers(0, C, 1)))
+    return problems
+
+
+def softmax_one_sample(student) -> None:
+    softmax = _copying(student.softmax)
+    for W, X, _ in _one_sample_problems():
+        Z = W @ X
+        label = f"softmax(Z) for one sample (Z of shape {Z.shape})"
+        P = coerce(None, visible.call_student(softmax, label, Z), label, Z.shape)
+        if not np.allclose(P, reference_softmax(Z), rtol=1e-9, atol=1e-12):
+            raise failure(None, "wrong_value", f"{label} gives wrong probabilities")
+
+
+def predict_one_sample(student) -> None:
+    predict = _copying(student.predict)
+    for W, X, _ in _one_sample_problems():
+        labels = coerce(None, visible.call_student(predict, "predict(W, X) for one sample", W, X), "predict(W, X)")
+        if labels.size != 1 or labels.reshape(()) != np.argmax(W @ X):
+            raise failure(None, "wrong_value", f"predict(W, X) for one sample (X of shape {X.shape}) returned "
+                                               f"{labels.tolist()}, expected its label {int(np.argmax(W @ X))}")
+
+
+def loss_one_sample(student) -> None:
+    fn = _copying(student.softmax_loss_and_gradient)
+    for W, X, y in _one_sample_problems():
+        got = visible._loss(fn, W, X, y, 0.0)
+        expected = float(solution.softmax_loss(W, X, y))
+        if not np.isclose(got, expected, rtol=1e-9):
+            raise failure(None, "wrong_value", f"the loss of one sample is wrong: expected {expected:.6f} "
+                                               f"(-log p of its class), got {got:.6f}")
+
+
+def gradient_one_sample(student) -> None:
+    fn = _copying(student.softmax_loss_and_gradient)
+    for W, X, y in _one_sample_problems():
+        dW = visible._gradient(fn, W, X, y, 0.0)
+        if not np.allclose(dW, solution.softmax_gradient(W, X, y), rtol=1e-8, atol=1e-12):
+            raise failure(None, "wrong_value", "dW of one sample is wrong: it is (p - y) [x; 1]^T")
+
+
+# --- the chosen model ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _grader_data():
+    """The grader's own copy of the notebook's data, prepared as the notebook does: the mean
+    training image subtracted, a row of ones appended, the same validation split (seed 2)."""
+    from course_lib import add_bias_row, load_mnist
+
+    data = load_mnist(dtype=np.float32)
+    mean_image = data.X_train.mean(axis=1, keepdims=True)
+    X_train = add_bias_row(data.X_train - mean_image)
+    X_test = add_bias_row(data.X_test - mean_image)
+    order = np.random.default_rng(2).permutation(X_train.shape[1])
+    fit, val = order[10_000:], order[:10_000]
+    return {"X_fit": X_train[:, fit], "y_fit": data.y_train[fit], "X_val": X_train[:, val], "y_val": data.y_train[val],
+            "X_test": X_test, "y_test": data.y_test}
+
+
+@functools.lru_cache(maxsize=1)
+def _selection_problem():
+    """The grader's small problem for ``choose_hyperparameters``: 500 fitting images, 301
+    validation images, and the validation accuracies of the reference training for each pair of
+    the grid (and, to look at, those on the training and the test data)."""
+    data = _grader_data()
+    X_fit, y_fit = data["X_fit"][:, 1000:1500], data["y_fit"][1000:1500]
+    X_val, y_val = data["X_val"][:, 2000:2301], data["y_val"][2000:2301]
+    l2_grid, batch_sizes = visible.SELECTION_GRID
+    shape = (len(l2_grid), len(batch_sizes))
+    tables = {name: np.zeros(shape) for name in ("validation", "training", "test")}
+    for i, l2_reg in enumerate(l2_grid):
+        for j, batch_size in enumerate(batch_sizes):
+            W, _ = solution.train(X_fit, y_fit, l2_reg, epochs=1, batch_size=batch_size)
+            for name, (X, y) in {"validation": (X_val, y_val), "training": (X_fit, y_fit),
+                                 "test": (data["X_test"], data["y_test"])}.items():
+                tables[name][i, j] = np.mean(solution.predict(W, X) == y)
+    return (X_fit, y_fit, X_val, y_val), tables
+
+
+def _final_model(student):
+    """The student's W_final, as data (never anything the kernel computed about it)."""
+    try:
+        return student.helper("value", "W_final")()
+    except NameError:
+        raise failure(None, *visible.MODEL_MISSING) from None
+
+
+def final_model_shape(student) -> None:
+    W = coerce(None, _final_model(student), "W_final", not_finite=visible.MODEL_NOT_FINITE)
+    shape = (10, 785)
+    if W.shape != shape:
+        hint = " (transposed: one row per class)" if W.shape == shape[::-1] else ""
+        raise failure(None, "model_wrong_shape", f"W_final has shape {W.shape}, expected W's shape {shape}{hint}")
+
+
+def final_model_accuracy(student) -> None:
+    data = _grader_data()
+    visible.judge_final_model(_final_model(student), data["X_val"], data["y_val"])
+
+
+def choice_on_validation(student) -> None:
+    arguments, tables = _selection_problem()
+    l2_grid, batch_sizes = visible.SELECTION_GRID
+    chosen = visible.call_student(student.helper("choose_with_known_good", "choose_hyperparameters"),
+                                  "choose_hyperparameters(X_fit, y_fit, X_val, y_val, l2_grid, batch_sizes, epochs=1)",
+                                  *arguments, list(l2_grid), list(batch_sizes), 1)
+    # BLAS may round differently in the kernel: a prediction or two may flip.
+    visible.judge_choice(chosen, l2_grid, batch_sizes, arguments[1].size, arguments[3].size, tables["validation"],
+                         tolerance=2.5 / arguments[3].size)
+
+
 JUDGE = AssignmentJudge(
     assignment="mnist_softmax",
     reference={"softmax": reference_softmax, "predict": solution.predict,
@@ -235,21 +359,30 @@ JUDGE = AssignmentJudge(
             Check("large scores and samples far apart (stability)", softmax_stability, 1),
             Check("random and float32 scores", softmax_random, 1),
             Check("Z left unchanged", softmax_leaves_z, 1),
+            Check("a single sample (one column)", softmax_one_sample, 1),
         )),
         CellJudge("predict_tests", (
             Check("the worked example (one label per sample)", lambda s: visible.check_predict(_copying(s.predict)), 2),
             Check("random weights", predict_random, 1),
+            Check("a single sample (one column)", predict_one_sample, 1),
         )),
         CellJudge("loss_tests", (
             Check("W = 0 and the worked example", loss_worked_example, 2),
             Check("large and far-apart scores (stability)", loss_stability, 1),
             Check("the L2 term", loss_l2, 1),
+            Check("the loss of a single sample", loss_one_sample, 1),
         )),
         CellJudge("gradient_tests", (
             Check("dW against the exact gradient", gradient_worked_example, 2),
             Check("dW on random batches", gradient_random, 1),
             Check("the L2 term of dW", gradient_l2, 1),
             Check("W, X and y left unchanged", gradient_leaves_arguments, 1),
+            Check("dW of a single sample", gradient_one_sample, 1),
+        )),
+        CellJudge("chosen_model_tests", (
+            Check("W_final: a model of W's shape", final_model_shape, 1),
+            Check("W_final's validation accuracy (measured by the grader) reaches 90.5%", final_model_accuracy, 2),
+            Check("the choice is made on the validation data", choice_on_validation, 1),
         )),
     ]},
 )

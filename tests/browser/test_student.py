@@ -1,7 +1,7 @@
 """A student in JupyterLab: the released layers notebook from the student bundle, its `?`
 blanks, filling in `cce` and running its visible test (pass, then a wrong answer and its
-diagnostic), and nbgrader's Validate button (a failing verdict, then success once every blank
-is filled in)."""
+diagnostic, shown without a traceback), and nbgrader's Validate button (a failing verdict with
+the same message and no traceback, then success once every blank is filled in)."""
 from __future__ import annotations
 
 import json
@@ -166,6 +166,7 @@ def test_student_fills_in_cce_and_validates(student_server, student_bundle, page
         assert "CheckFailure" in out, f"no CheckFailure shown: {out!r}"
         assert CCE_SUM_DIAGNOSTIC in out, f"the diagnostic is not shown: {out!r}"
         assert "\u2714" not in out
+        assert_no_traceback(out)
 
     with steps("validate with the wrong cce: failed verdict"):
         verdict = validate(page)
@@ -174,6 +175,11 @@ def test_student_fills_in_cce_and_validates(student_server, student_bundle, page
         assert "The following cell failed:" in verdict["text"]
         assert "check_cce(cce)" in verdict["text"], "the verdict does not name the cce test cell"
         assert CCE_SUM_DIAGNOSTIC in verdict["text"], "the verdict does not carry the cce diagnostic"
+        # The verdict lists each failed cell; the failed check's own section is its message alone
+        # (the later test cells fail on the still unfilled blanks).
+        cce_section = verdict["text"].split("check_cce(cce)", 1)[1].split("The following cell failed:")[0]
+        assert cce_section.strip().startswith("CheckFailure: cce: "), cce_section
+        assert_no_traceback(cce_section)
         assert "Success" not in verdict["text"]
 
     with steps("fill in every blank"):
@@ -188,6 +194,12 @@ def test_student_fills_in_cce_and_validates(student_server, student_bundle, page
         assert verdict["title"] == "Validation Results"
         assert "validation-success" in verdict["class"], f"unexpected verdict: {verdict}"
         assert "Success! Your notebook passes all the tests." in verdict["text"]
+
+
+def assert_no_traceback(text: str) -> None:
+    """A failed check shows its message alone: no traceback, no frame of the checks' own code."""
+    for sign in ("Traceback", "course_lib/checks", "checks/layers.py", "checks/common.py", "----> ", "File \"", ".py:"):
+        assert sign not in text, f"the failure shows {sign!r}: {text!r}"
 
 
 def validate(page, timeout_ms: int = 120_000) -> dict:
