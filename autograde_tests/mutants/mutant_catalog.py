@@ -364,9 +364,33 @@ MNIST = [
     M("loss_and_gradient", "l2_gradient_sign", "L2 term subtracted", {4: "dW[:, :-1] += -2 * l2_reg * W[:, :-1]"}),
     M("loss_and_gradient", "loss_gradient_not_pair", "returns only the loss",
       replace=[("    return loss, dW", "    return loss")], blank=4),
+    M("loss_and_gradient", "loss_labels_select_rows", "Z[y]: whole rows",
+      {1: "loss = -np.mean(Z[y] - np.log(S))" + L2}),
+
+    # The student's own model choice (choose_hyperparameters and W_final).
+    M("choose_model", "selection_on_test_data", "accuracy on the test set",
+      {1: "table[i, j] = accuracy(y_test, predict(W, X_test))"}),
+    M("choose_model", "selection_on_training_data", "accuracy on the training data",
+      {1: "table[i, j] = accuracy(y_fit, predict(W, X_fit))"}),
+    M("choose_model", "selection_not_on_validation", "the loss history's last value",
+      {1: "table[i, j] = l2_reg"}),
+    M("choose_model", "selection_not_best", "argmin", {2: "i, j = np.unravel_index(np.argmin(table), table.shape)"}),
+    M("choose_model", "model_not_trained", "W_final left at zero",
+      {3: "W_final, history = np.zeros((C, X_fit.shape[0])), []"}),
+    M("choose_model", "model_below_threshold", "l2_reg = 0.1",
+      {3: "W_final, history = train(X_fit, y_fit, 0.1, epochs=3, batch_size=best_batch_size)"}),
+    M("choose_model", "model_wrong_shape", "W_final transposed",
+      {3: "W_final, history = np.zeros((X_fit.shape[0], C)), []"}),
+    M("choose_model", "model_not_finite", "W_final of NaN",
+      {3: "W_final, history = np.full((C, X_fit.shape[0]), np.nan), []"}),
+    M("choose_model", "model_missing", "the model named W", {3: "W, history = train(X_fit, y_fit, best_l2, epochs=3)"}),
 ]
 
 MNIST_ALTERNATIVES = [
+    A("choose_model", "accuracy_by_hand", "the accuracy as a mean of matches",
+      {1: "table[i, j] = np.mean(predict(W, X_val) == y_val)"}),
+    A("choose_model", "divmod_argmax", "the best cell by divmod",
+      {2: "i, j = divmod(int(np.argmax(table)), table.shape[1])"}),
     A("softmax", "no_keepdims", "max and sum without keepdims", {0: "E = np.exp(Z - np.max(Z, axis=0))",
                                                                  1: "return E / np.sum(E, axis=0)"}),
     A("softmax", "log_sum_exp", "log-sum-exp",
@@ -419,6 +443,11 @@ MLP = [
     M("forward", "forward_not_dict", "a tuple", {1: f"return A, softmax(affine({OUTPUT_W}, A))"}),
 
     M("compute_grad_loss", "gradient_missing_1_over_N", "P - Y", {0: "dZ_output = P - Y"}),
+    M("compute_grad_loss", "labels_transposed", "P - Y.T", {0: "dZ_output = (P - Y.T) / N"}),
+    M("compute_grad_loss", "per_sample_formula_on_batch", "np.outer over the batch",
+      {1: "dW_output = np.hstack([np.outer(dZ_output, A), np.sum(dZ_output, axis=1, keepdims=True)])"}),
+    M("compute_grad_loss", "gradient_divided_by_N_twice", "the mean taken twice",
+      {1: "dW_output = np.hstack([np.dot(dZ_output, A.T) / N, np.sum(dZ_output, axis=1, keepdims=True) / N])"}),
     M("compute_grad_loss", "gradient_sign", "Y - P", {0: "dZ_output = (Y - P) / N"}),
     M("compute_grad_loss", "gradient_transposed", "dW_output transposed",
       {1: "dW_output = np.hstack([np.dot(dZ_output, A.T), np.sum(dZ_output, axis=1, keepdims=True)]).T"}),
@@ -487,6 +516,7 @@ FUNCTIONS = {
     "softmax (MNIST)": ("mnist_softmax", "softmax", None),
     "predict (MNIST)": ("mnist_softmax", "predict", None),
     "softmax_loss_and_gradient (MNIST)": ("mnist_softmax", "loss_and_gradient", None),
+    "choose_hyperparameters and W_final (MNIST)": ("mnist_softmax", "choose_model", None),
     "forward (MLP)": ("mlp_backprop", "forward", None),
     "compute_grad_loss (MLP)": ("mlp_backprop", "compute_grad_loss", None),
 }

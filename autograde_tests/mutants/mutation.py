@@ -31,6 +31,7 @@ from pathlib import Path
 import matplotlib
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
+from course_lib.grading.demos import is_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -176,7 +177,7 @@ class NotebookRun:
                 self._exec(source, variant.cell, namespace)
                 for i in range(start_index + 1, self.last_graded + 1):
                     meta = _meta(self.cells[i])
-                    if meta.get("solution") or meta.get("grade"):
+                    if meta.get("solution") or meta.get("grade") or not is_demo(self.cells[i]):
                         current, source = self.ids[i], self.cells[i].source
                         if hidden_only and meta.get("grade"):
                             source = source[source.index(HIDDEN):]
@@ -210,7 +211,8 @@ class NotebookRun:
             with _time_limit(TIME_LIMIT), self._quiet():
                 self._exec(variant.source(self.cells[start_index].source), variant.cell, namespace)
                 for i in range(start_index + 1, self.last_graded + 1):
-                    if _meta(self.cells[i]).get("solution"):
+                    meta = _meta(self.cells[i])
+                    if meta.get("solution") or (not meta.get("grade") and not is_demo(self.cells[i])):
                         self._exec(self.cells[i].source, self.ids[i], namespace)
                 answer = lambda request, nonce: probe_codec.unpack(probe.answer(namespace, request), 1 << 28)
                 graded = [self.ids[i] for i in range(start_index + 1, self.last_graded + 1) if _meta(self.cells[i]).get("grade")]

@@ -33,7 +33,7 @@ def _settings(args):
     from course_lib.grading.autograde import Settings
 
     return Settings(jobs=args.jobs, cell_timeout=args.cell_timeout, budget=args.budget, sandbox=not args.no_sandbox,
-                    skip_demos=not args.run_demos, cluster=getattr(args, "cluster", None))
+                    skip_demos=not getattr(args, "run_demos", False), cluster=getattr(args, "cluster", None))
 
 
 def _add_limits(parser):
