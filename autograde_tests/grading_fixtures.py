@@ -43,6 +43,22 @@ def expected_scores(assignment: str) -> dict:
     return json.loads((EXAMPLES / assignment / "expected.json").read_text())
 
 
+def verdict_differences(run) -> dict:
+    """Students of ``run`` whose scores or failed checks differ from expected.json:
+    {student: (scores, expected scores, failed checks, expected failed checks, messages)}."""
+    expected = expected_scores(run.assignment)
+    assert set(run.by_student) == set(expected)
+    wrong = {}
+    for student, spec in expected.items():
+        cells = run.by_student[student].cells
+        got = {c.grade_id: c.score for c in cells}
+        failed = {c.grade_id: sorted(v.name for v in c.checks if not v.passed) for c in cells}
+        failed = {gid: names for gid, names in failed.items() if names}
+        if got != spec["scores"] or failed != spec["failed"]:
+            wrong[student] = (got, spec["scores"], failed, spec["failed"], [c.message for c in cells])
+    return wrong
+
+
 class GradedRun:
     def __init__(self, assignment, course, submissions, out, results):
         self.assignment, self.course, self.submissions, self.out, self.results = assignment, course, submissions, out, results

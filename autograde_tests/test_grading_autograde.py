@@ -12,7 +12,7 @@ from nbgrader.api import Gradebook
 from course_lib.grading.autograde import autograde
 from course_lib.grading.messages import MESSAGE_LIMIT
 
-from grading_fixtures import EXAMPLES, SETTINGS, expected_scores, hidden_lines
+from grading_fixtures import EXAMPLES, SETTINGS, expected_scores, hidden_lines, verdict_differences
 
 
 ASSIGNMENTS = sorted(p.name for p in EXAMPLES.iterdir() if (p / "expected.json").is_file())
@@ -24,16 +24,7 @@ def run(request, graded):
 
 
 def test_every_example_gets_exactly_its_expected_scores_and_fails_exactly_its_expected_checks(run):
-    expected = expected_scores(run.assignment)
-    assert set(run.by_student) == set(expected)
-    wrong = {}
-    for student, spec in expected.items():
-        cells = run.by_student[student].cells
-        got = {c.grade_id: c.score for c in cells}
-        failed = {c.grade_id: sorted(v.name for v in c.checks if not v.passed) for c in cells}
-        failed = {gid: names for gid, names in failed.items() if names}
-        if got != spec["scores"] or failed != spec["failed"]:
-            wrong[student] = (got, spec["scores"], failed, spec["failed"], [c.message for c in cells])
+    wrong = verdict_differences(run)
     assert not wrong, wrong
 
 
