@@ -58,25 +58,48 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
+def sandboxed_processes(scratch: Path) -> list[str]:
+    """Command lines of the live sandbox processes (bwrap, setpriv, the kernel) whose kernel folder
+    lies under ``scratch``, the killed grader's TMPDIR."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                command = open(f"/proc/{entry}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+                state = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if str(scratch) in command and state != "Z":
+                found.append(command[:200])
+    return found
+
+
 def start(script: Path, course: Course, folder: Path, out: Path, kill_at: str | None = None) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != KILL_AT} | ({KILL_AT: kill_at} if kill_at else {})
+    scratch = script.parent / "tmp"  # the kernels' folders: a sandbox process names it on its command line
+    scratch.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != KILL_AT} | ({KILL_AT: kill_at} if kill_at else {}) | {"TMPDIR": str(scratch)}
     log = open(script.with_suffix(".log"), "w")
     return subprocess.Popen([sys.executable, str(script), str(course.build), str(folder), str(out)], env=env,
                             start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
 
 
 def finish(process: subprocess.Popen, log: Path) -> int:
-    """The grader's exit code; its workers must die with it (none may linger)."""
+    """The grader's exit code; its workers and every sandboxed kernel (bwrap starts each in a
+    session of its own, outside the grader's process group) must die with it (none may linger)."""
+    scratch = log.parent / "tmp"
     try:
         process.wait(timeout=300)
     finally:
         deadline = time.monotonic() + 30
-        while group_alive(process.pid) and time.monotonic() < deadline:
+        while (group_alive(process.pid) or sandboxed_processes(scratch)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        lingering = group_alive(process.pid)
+        lingering, kernels = group_alive(process.pid), sandboxed_processes(scratch)
         if lingering:
             os.killpg(process.pid, signal.SIGKILL)
+        if kernels:
+            subprocess.run(["pkill", "-9", "-f", str(scratch)], check=False)
     assert not lingering, "the grader's workers outlived it"
+    assert not kernels, f"sandboxed kernels outlived the killed grader: {kernels}"
     assert process.returncode in (0, -signal.SIGKILL), log.read_text()[-2000:]
     return process.returncode
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from course_lib.grading.course import REPO_ROOT
-from course_lib.grading.sandbox import DEFAULT_MEMORY, _reachable
+from course_lib.grading.sandbox import DEFAULT_MEMORY, SandboxLimits, _reachable
 
 from sandbox_helpers import EXAMPLES, HERE, MARK, attack_notebook, live_processes, require_bwrap
 
@@ -50,6 +50,21 @@ for name, action in (("source", lambda: open({{source!r}}).read()), ("out", lamb
         got[name] = str(action())[:200]
     except BaseException as error:
         got[name] = 'failed: ' + type(error).__name__
+children = []  # a fork bomb, capped at 400 so that it cannot hurt the machine on old code
+try:
+    for _ in range(400):
+        pid = os.fork()
+        if pid == 0:
+            import time
+            time.sleep(60)
+            os._exit(0)
+        children.append(pid)
+    got["forks"] = "all 400"
+except OSError as error:
+    got["forks"] = len(children)
+for pid in children:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
 subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', '{MARK}'], start_new_session=True)
 print('ATTACK', json.dumps(got))
 """
@@ -125,6 +140,8 @@ def test_the_sandbox_holds_for_an_ordinary_user(unprivileged_run):
     got = json.loads(text.split("ATTACK ", 1)[1].split("\n", 1)[0])
     assert got["uid"] == UID and got["tmp"] == "1"  # its own private /tmp
     assert got["memory"] == DEFAULT_MEMORY  # the rlimits hold without cgroups
+    # The process limit is the sandbox's own (its user namespace's count), not the grader's uid's.
+    assert isinstance(got["forks"], int) and 0 < got["forks"] < SandboxLimits().processes, got["forks"]
     assert got["source"].startswith("failed: ") and got["out"].startswith("failed: "), got
     assert not [p for p in os.listdir("/tmp") if MARK in p] and not list(build.rglob(f"*{MARK}*"))
     assert [p for p in processes if MARK in p[2]] == []  # the sleeper died with its sandbox

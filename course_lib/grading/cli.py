@@ -188,18 +188,23 @@ def demo(course: Course, args) -> int:
     print(f"student bundle: {folder}\n            zip: {archive}")
     for assignment in assignments:
         if (EXAMPLES / assignment).is_dir():
-            _grade(course, assignment, _demo_submissions(course, assignment), args)
+            _grade(course, assignment, _demo_submissions(course, assignment, adversarial=False), args)
     if (EXAMPLES / "tiny").is_dir():
         fixture = Course(root=REPO_ROOT, source=FIXTURE, build=course.build / "fixture", judges=FIXTURE_JUDGES)
         _release_all(fixture, ["tiny"])
-        print("the adversarial examples (on the pipeline's fixture notebook `tiny`):")
-        _grade(fixture, "tiny", _demo_submissions(fixture, "tiny"), args)
+        # The fixture's cells run in milliseconds: its examples (and their expected scores) use
+        # 5 s a cell and 30 s a notebook, so the time-limit attacks end sooner.
+        limits = argparse.Namespace(**{**vars(args), "cell_timeout": min(args.cell_timeout, 5.0), "budget": min(args.budget, 30.0)})
+        print("the adversarial examples (on the pipeline's fixture notebook `tiny`; the same attacks on `layers` are "
+              "graded by the tests):")
+        _grade(fixture, "tiny", _demo_submissions(fixture, "tiny"), limits)
     return 0
 
 
-def _demo_submissions(course: Course, assignment: str) -> Path:
+def _demo_submissions(course: Course, assignment: str, adversarial: bool = True) -> Path:
     """The shipped example notebooks of ``assignment`` as a folder of submissions (without
-    the examples' expected.json) under the build folder."""
+    the examples' expected.json, and without the ``adv_`` attacks unless ``adversarial``)
+    under the build folder."""
     import shutil
 
     folder = course.build / "demo_submissions" / assignment
@@ -207,7 +212,8 @@ def _demo_submissions(course: Course, assignment: str) -> Path:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     for path in sorted((EXAMPLES / assignment).glob("*.ipynb")):
-        shutil.copy2(path, folder / path.name)
+        if adversarial or not path.name.startswith("adv_"):
+            shutil.copy2(path, folder / path.name)
     return folder
 
 

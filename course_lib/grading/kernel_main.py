@@ -2,7 +2,7 @@
 dumps, finding ``course_lib`` only in the student's tree (first on ``PYTHONPATH``).
 
 Run inside the sandbox (see ``sandbox.py``) or, with --no-sandbox, directly:
-``python kernel_main.py <memory bytes> -f <connection file>``. Standard library and ipykernel
+``python kernel_main.py <memory bytes> [--processes=N] -f <connection file>``. Standard library and ipykernel
 only: it must not import the grader's modules.
 """
 from __future__ import annotations
@@ -60,6 +60,12 @@ def main() -> None:
     memory = int(sys.argv.pop(1))
     if memory > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    if sys.argv[1].startswith("--processes="):
+        # Set here, inside the sandbox's own user namespace, the count is this sandbox's alone
+        # (Linux >= 5.14 counts RLIMIT_NPROC per user namespace and uid): a per-kernel process
+        # limit even when the grader is an ordinary user whose own processes share its uid.
+        processes = int(sys.argv.pop(1).split("=", 1)[1])
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # sys.path[0] is this script's folder: the student must not import the grader's modules by bare name.
     sys.path.pop(0)

@@ -382,7 +382,7 @@ def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: 
              "--remount-ro", "/", "--chdir", WORK]
     connection = str(run / "kernel.json")
     config = SandboxConfig(
-        bwrap=args, command=[sys.executable, KERNEL_MAIN, str(int(limits.memory)), "-f", connection],
+        bwrap=args, command=[sys.executable, KERNEL_MAIN, str(int(limits.memory)), f"--processes={limits.processes}", "-f", connection],
         files=[[str(f), f"{WORK}/{f.name}"] for f in files]
         + [[str(f), f"{kernel_env(TREE, DATA, WORK)['MPLCONFIGDIR']}/{f.name}"] for f in font_cache], stage=stage, owned=[str(run)],
         limits=asdict(limits), drop=drop, uid=uid)
