@@ -59,7 +59,7 @@ def release(course: Course, assignment: str) -> Path:
     if demo_problems:
         raise RuntimeError(f"{assignment}: the demo-only cells cannot be skipped when grading:\n  " + "\n  ".join(demo_problems))
     course.nbgrader_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", "--create", *course.nbgrader_args()]
+    command = [sys.executable, "-m", "course_lib.grading.nbgrader_cli", "generate_assignment", assignment, "--force", "--create", *course.nbgrader_args()]
     # Run from the repository so that the project's nbgrader_config.py is read; the
     # command-line options point nbgrader at this course tree.
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, env=tool_env())
