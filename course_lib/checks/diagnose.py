@@ -27,6 +27,11 @@ BATCH_FAMILY = {
     "rows_as_samples": "rows taken as samples (a framework's convention, labels transposed): in this course samples "
                        "are columns",
     "per_sample_steps": "a training step per sample instead of one per batch: right for batches of one sample",
+    "shuffle_without_generator": "the samples of an epoch not shuffled with the Generator given (in order, np.random's "
+                                 "global state, a Generator of one's own): use rng.permutation, so a run can be repeated",
+    "overlapping_batches": "batches that share samples (a window moved by less than batch_size): step by batch_size, "
+                           "so each sample is in one batch per epoch",
+    "dropped_remainder": "the last, smaller batch dropped: its samples are never used; keep it",
 }
 
 # Names of the grader's and the checks' own objects, never shown to a student.
