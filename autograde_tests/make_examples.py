@@ -399,7 +399,7 @@ def layers_batch_family(R):
          {loop: ["reached into a layer", "divide the batch's gradient by len(batch)"]}),
         ("stopped_import_sklearn", R().prepend("cce", "from sklearn.metrics import log_loss"), {"cce_tests": ALL},
          "an import of a package the course does not have in the cce cell: said so, with its line",
-         {"cce_tests": ["`cce` is not defined because its answer cell stopped before defining it", "on line 1 of your cell",
+         {"cce_tests": ["`cce` is not defined because its answer cell stopped on line 1 of your cell before defining it",
                         "the course environment has no package `sklearn`"]}),
         ("family_loop_labels_transposed", R().replace("train_layers", "Y_batch = Y[:, batch]", "Y_batch = Y.T[batch]"),
          {loop: ALL}, "the batch's labels as rows", {loop: ["labels transposed", "samples are columns"]}),
@@ -614,7 +614,7 @@ def softmax_toy_batch_family(R):
 EPOCH = "every sample once per epoch, in batches of 3 (the last one smaller)"
 GENERATOR = "shuffled with the Generator given (repeatable, a new order every epoch)"
 OTHER_SIZES = "other sizes (12 samples in 4s, a batch larger than the data, batches of one)"
-STOPPED = "because its answer cell stopped before defining it"
+STOPPED = "because its answer cell stopped on line 1 of your cell before defining it"
 
 
 def softmax_toy_stopped_and_replaced(R):
@@ -624,15 +624,15 @@ def softmax_toy_stopped_and_replaced(R):
     return [
         ("stopped_import_torch", R().prepend("softmax_loss", "import torch"), {"softmax_loss_tests": ALL},
          "an import of a package the course does not have, first line of the softmax_loss cell",
-         {"softmax_loss_tests": [f"`softmax_loss` is not defined {STOPPED}", "on line 1 of your cell",
+         {"softmax_loss_tests": [f"`softmax_loss` is not defined {STOPPED}",
                                  "the course environment has no package `torch`", "NumPy"]}),
         ("stopped_index_error", R().prepend("softmax_gradient", 'print("P has", P.shape[2], "columns")'),
          {"softmax_gradient_tests": ALL}, "a debugging line that raises before softmax_gradient is defined",
-         {"softmax_gradient_tests": [f"`softmax_gradient` is not defined {STOPPED}", "on line 1 of your cell",
+         {"softmax_gradient_tests": [f"`softmax_gradient` is not defined {STOPPED}",
                                      "an index out of range (IndexError: tuple index out of range)"]}),
         ("stopped_undefined_name", R().prepend("mini_batches", "rng = np.random.default_rng(seed)"),
          {"mini_batches_tests": ALL}, "a name never defined, used before mini_batches is defined",
-         {"mini_batches_tests": [f"`mini_batches` is not defined {STOPPED}", "on line 1 of your cell",
+         {"mini_batches_tests": [f"`mini_batches` is not defined {STOPPED}",
                                  "the name `seed` is not defined there"]}),
         ("replaced_mini_batches_lambda", R().append("mini_batches", "mini_batches = lambda n, b, rng: np.array_split(rng.permutation(n), b)"),
          {"mini_batches_tests": [EPOCH, OTHER_SIZES]}, "mini_batches rebound to a lambda that makes batch_size batches: named, "

@@ -89,9 +89,9 @@ def _traceback_line(output: dict, count) -> int | None:
     return lines[-1] if lines else None
 
 
-def stopped(cell) -> str | None:
-    """Why the executed answer ``cell`` stopped, in words with the line of the cell; None when it
-    ran through or still has an unfilled ``?`` blank."""
+def stopped(cell) -> tuple[int | None, str] | None:
+    """Why the executed answer ``cell`` stopped: (the line of the cell or None, what stopped it in
+    words); None when it ran through or still has an unfilled ``?`` blank."""
     output = _error(cell)
     if output is None:
         return None
@@ -117,8 +117,7 @@ def stopped(cell) -> str | None:
     else:
         line = _traceback_line(output, cell.get("execution_count"))
         words = f"{IN_WORDS.get(name, 'an error')} ({translate(name, message)})"
-    where = f" on line {line} of your cell" if line else ""
-    return scrub(f"the cell stopped{where} with {words}")[:MAX_WORDS]
+    return line, scrub(words)[:MAX_WORDS]
 
 
 def explain_missing(verdicts: list[CheckVerdict], nb, defined: dict[str, str]) -> list[CheckVerdict]:
@@ -133,8 +132,10 @@ def explain_missing(verdicts: list[CheckVerdict], nb, defined: dict[str, str]) -
         if why is None:
             out.append(verdict)
             continue
+        line, words = why
+        where = f" on line {line} of your cell" if line else ""
         head = verdict.message.split("blank not filled yet")[0]
         out.append(CheckVerdict(verdict.name, verdict.weight, False, "cell_stopped",
-                                f"{head}`{found.group(1)}` is not defined because its answer cell stopped before "
-                                f"defining it: {why}"))
+                                f"{head}`{found.group(1)}` is not defined because its answer cell stopped{where} "
+                                f"before defining it, with {words}"))
     return out

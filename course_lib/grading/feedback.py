@@ -25,9 +25,10 @@ def _error_words(cell, output) -> str:
     """A code cell's error in words (``cell_errors.stopped``); an unfilled blank as such."""
     from course_lib.checks.diagnose import scrub
 
-    words = stopped(cell) if is_solution(cell) else None
-    if words is not None:
-        return words[0].upper() + words[1:]
+    why = stopped(cell) if is_solution(cell) else None
+    if why is not None:
+        line, words = why
+        return f"This cell stopped{f' on line {line}' if line else ''} with {words}"
     name, value = str(output.get("ename", ""))[:100], str(output.get("evalue", ""))[:400]
     if is_solution(cell) and name in ("SyntaxError", "IndentationError"):
         return "Blank not filled yet: this cell still has a `?` to fill in"
