@@ -397,10 +397,12 @@ def layers_batch_family(R):
         ("family_loop_reaches_into_layer", _cells(R(), train_layers=REAL_LOOP), {loop: loop_batches},
          "per-sample gradients added up by reaching into the first layer, never averaged",
          {loop: ["reached into a layer", "divide the batch's gradient by len(batch)"]}),
-        ("stopped_import_sklearn", R().prepend("cce", "from sklearn.metrics import log_loss"), {"cce_tests": ALL},
-         "an import of a package the course does not have in the cce cell: said so, with its line",
-         {"cce_tests": ["`cce` is not defined because its answer cell stopped on line 1 of your cell before defining it",
-                        "the course environment has no package `sklearn`"]}),
+        # The cce cell also defines EPS, which cce_gradient uses: both are said to be undefined, and why.
+        ("stopped_import_sklearn", R().prepend("cce", "from sklearn.metrics import log_loss"), {"cce_tests": ALL, "cce_gradient_tests": ALL},
+         "an import of a package the course does not have in the cce cell: said so, with its line; EPS, defined in that "
+         "cell too, is missing in cce_gradient",
+         {"cce_tests": [f"`cce` is not defined {STOPPED}", "the course environment has no package `sklearn`"],
+          "cce_gradient_tests": [f"`EPS` is not defined {STOPPED}", "the course environment has no package `sklearn`"]}),
         ("family_loop_labels_transposed", R().replace("train_layers", "Y_batch = Y[:, batch]", "Y_batch = Y.T[batch]"),
          {loop: ALL}, "the batch's labels as rows", {loop: ["labels transposed", "samples are columns"]}),
     ]
@@ -434,6 +436,7 @@ def layers_examples(release_nb, source_nb):
 
 
 CCE_ZERO = "probabilities of exactly 0 (clipping)"
+STOPPED = "because your answer cell that defines it stopped on line 1 of that cell"
 # Pieces of the adversarial layers submissions.
 WRONG_DENSE = ("np.dot(output_gradient, self.input.T)", "np.dot(output_gradient, self.input[:-1].T)")
 SOFTMAX_NORMALISED = "self.output = E / np.sum(E, axis=0, keepdims=True)"
@@ -614,7 +617,6 @@ def softmax_toy_batch_family(R):
 EPOCH = "every sample once per epoch, in batches of 3 (the last one smaller)"
 GENERATOR = "shuffled with the Generator given (repeatable, a new order every epoch)"
 OTHER_SIZES = "other sizes (12 samples in 4s, a batch larger than the data, batches of one)"
-STOPPED = "because its answer cell stopped on line 1 of your cell before defining it"
 
 
 def softmax_toy_stopped_and_replaced(R):

@@ -79,7 +79,7 @@ def test_an_answer_cell_stopped_by_an_error_says_so_and_an_unfilled_blank_says_b
         assert failed and all(v.mistake == "cell_stopped" for v in failed), (student, failed)
         for verdict in failed:
             assert "blank not filled yet" not in verdict.message, verdict
-            assert all(w in verdict.message for w in words + ["on line 1 of your cell"]), verdict
+            assert all(w in verdict.message for w in words + ["stopped on line 1 of that cell"]), verdict
         text = _page_text(run, student)
         assert "This cell stopped on line 1 with" in text and "No module named" not in text, student
     untouched = run.by_student["untouched"]

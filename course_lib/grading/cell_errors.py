@@ -133,9 +133,9 @@ def explain_missing(verdicts: list[CheckVerdict], nb, defined: dict[str, str]) -
             out.append(verdict)
             continue
         line, words = why
-        where = f" on line {line} of your cell" if line else ""
+        where = f" on line {line} of that cell" if line else ""
         head = verdict.message.split("blank not filled yet")[0]
         out.append(CheckVerdict(verdict.name, verdict.weight, False, "cell_stopped",
-                                f"{head}`{found.group(1)}` is not defined because its answer cell stopped{where} "
-                                f"before defining it, with {words}"))
+                                f"{head}`{found.group(1)}` is not defined because your answer cell that defines it "
+                                f"stopped{where}, with {words}"))
     return out
