@@ -397,6 +397,12 @@ def layers_batch_family(R):
         ("family_loop_reaches_into_layer", _cells(R(), train_layers=REAL_LOOP), {loop: loop_batches},
          "per-sample gradients added up by reaching into the first layer, never averaged",
          {loop: ["reached into a layer", "divide the batch's gradient by len(batch)"]}),
+        # The cce cell also defines EPS, which cce_gradient uses: both are said to be undefined, and why.
+        ("stopped_import_sklearn", R().prepend("cce", "from sklearn.metrics import log_loss"), {"cce_tests": ALL, "cce_gradient_tests": ALL},
+         "an import of a package the course does not have in the cce cell: said so, with its line; EPS, defined in that "
+         "cell too, is missing in cce_gradient",
+         {"cce_tests": [f"`cce` is not defined {STOPPED}", "the course environment has no package `sklearn`"],
+          "cce_gradient_tests": [f"`EPS` is not defined {STOPPED}", "the course environment has no package `sklearn`"]}),
         ("family_loop_labels_transposed", R().replace("train_layers", "Y_batch = Y[:, batch]", "Y_batch = Y.T[batch]"),
          {loop: ALL}, "the batch's labels as rows", {loop: ["labels transposed", "samples are columns"]}),
     ]
@@ -430,6 +436,7 @@ def layers_examples(release_nb, source_nb):
 
 
 CCE_ZERO = "probabilities of exactly 0 (clipping)"
+STOPPED = "because your answer cell that defines it stopped on line 1 of that cell"
 # Pieces of the adversarial layers submissions.
 WRONG_DENSE = ("np.dot(output_gradient, self.input.T)", "np.dot(output_gradient, self.input[:-1].T)")
 SOFTMAX_NORMALISED = "self.output = E / np.sum(E, axis=0, keepdims=True)"
@@ -606,6 +613,37 @@ def softmax_toy_batch_family(R):
     ]
 
 
+# mini_batches' checks.
+EPOCH = "every sample once per epoch, in batches of 3 (the last one smaller)"
+GENERATOR = "shuffled with the Generator given (repeatable, a new order every epoch)"
+OTHER_SIZES = "other sizes (12 samples in 4s, a batch larger than the data, batches of one)"
+
+
+def softmax_toy_stopped_and_replaced(R):
+    """(name, example, failed checks, note, named): answer cells that stop with an error before
+    defining their function (said in words with the line, not as an unfilled blank), and a
+    graded function rebound to a lambda (named, judged by what it returns)."""
+    return [
+        ("stopped_import_torch", R().prepend("softmax_loss", "import torch"), {"softmax_loss_tests": ALL},
+         "an import of a package the course does not have, first line of the softmax_loss cell",
+         {"softmax_loss_tests": [f"`softmax_loss` is not defined {STOPPED}",
+                                 "the course environment has no package `torch`", "NumPy"]}),
+        ("stopped_index_error", R().prepend("softmax_gradient", 'print("P has", P.shape[2], "columns")'),
+         {"softmax_gradient_tests": ALL}, "a debugging line that raises before softmax_gradient is defined",
+         {"softmax_gradient_tests": [f"`softmax_gradient` is not defined {STOPPED}",
+                                     "an index out of range (IndexError: tuple index out of range)"]}),
+        ("stopped_undefined_name", R().prepend("mini_batches", "rng = np.random.default_rng(seed)"),
+         {"mini_batches_tests": ALL}, "a name never defined, used before mini_batches is defined",
+         {"mini_batches_tests": [f"`mini_batches` is not defined {STOPPED}",
+                                 "the name `seed` is not defined there"]}),
+        ("replaced_mini_batches_lambda", R().append("mini_batches", "mini_batches = lambda n, b, rng: np.array_split(rng.permutation(n), b)"),
+         {"mini_batches_tests": [EPOCH, OTHER_SIZES]}, "mini_batches rebound to a lambda that makes batch_size batches: named, "
+                                                       "judged by what it returns",
+         {"mini_batches_tests": ["`mini_batches` is no longer the notebook's function but a lambda", "judged by what it returns",
+                                 "batch_size is the size of each batch"]}),
+    ]
+
+
 def softmax_toy_examples(release_nb, source_nb):
     c = lambda name: catalogued("softmax_toy", name)
     R = lambda: Example(release_nb, source_nb, True)
@@ -622,7 +660,12 @@ def softmax_toy_examples(release_nb, source_nb):
         # Right values, X changed in place: only the check that looks for it fails.
         ("mistake_gradient_modifies_x", c("modifies_input"), {"softmax_gradient_tests": ["W, X and y left unchanged"]}),
         ("mistake_loss_log_of_zero", c("loss_log_of_zero"), {"softmax_loss_tests": ["scores far apart (log-softmax)"]}),
-    ], family=softmax_toy_batch_family(R))
+        # mini_batches: each part judged on its own (the epoch's structure, the Generator, other sizes).
+        ("mistake_batches_not_shuffled", c("batches_not_shuffled"), {"mini_batches_tests": [GENERATOR]}),
+        ("mistake_batches_without_generator", c("batches_without_generator"), {"mini_batches_tests": [GENERATOR]}),
+        ("mistake_batches_drop_remainder", c("batches_drop_remainder"), {"mini_batches_tests": [EPOCH, OTHER_SIZES]}),
+        ("mistake_batches_overlap", c("batches_overlap"), {"mini_batches_tests": [EPOCH, OTHER_SIZES]}),
+    ], family=softmax_toy_batch_family(R) + softmax_toy_stopped_and_replaced(R))
 
 
 def mnist_softmax_examples(release_nb, source_nb):

@@ -62,3 +62,29 @@ def test_no_feedback_shows_a_traceback_an_internal_name_or_a_raw_name_error(grad
             if found:
                 bad[student] = (found, text[:300])
     assert not bad, bad
+
+
+def test_an_answer_cell_stopped_by_an_error_says_so_and_an_unfilled_blank_says_blank_not_filled_yet(graded):
+    """The import of a package the course does not have, a name never defined and another
+    exception, each before the cell's function is defined: the feedback says the cell stopped,
+    with what stopped it in words and the line of the student's cell, never "blank not filled yet";
+    the release as handed out (every `?` unfilled) still says "blank not filled yet"."""
+    run = graded("softmax_toy")
+    stopped = {"stopped_import_torch": ("softmax_loss_tests", "softmax_loss", ["the course environment has no package `torch`",
+                                                                               "the exercise is written in NumPy alone"]),
+               "stopped_index_error": ("softmax_gradient_tests", "softmax_gradient", ["an index out of range (IndexError"]),
+               "stopped_undefined_name": ("mini_batches_tests", "mini_batches", ["the name `seed` is not defined there"])}
+    for student, (grade_id, cell, words) in stopped.items():
+        failed = [v for v in run.by_student[student].cell(grade_id).checks if not v.passed]
+        assert failed and all(v.mistake == "cell_stopped" for v in failed), (student, failed)
+        for verdict in failed:
+            assert "blank not filled yet" not in verdict.message, verdict
+            assert all(w in verdict.message for w in words + ["stopped on line 1 of that cell"]), verdict
+        text = _page_text(run, student)
+        assert "This cell stopped on line 1 with" in text and "No module named" not in text, student
+    untouched = run.by_student["untouched"]
+    for cell in untouched.cells:
+        for verdict in cell.checks:
+            assert verdict.mistake == "missing" and "blank not filled yet" in verdict.message, verdict
+            assert "stopped on line" not in verdict.message, verdict
+    assert "Blank not filled yet" in _page_text(run, "untouched")

@@ -32,10 +32,12 @@ def _helpers() -> dict:
     from course_lib.checks.diagnose import describe
     from course_lib.checks.known_good import with_known_good
     from course_lib.checks.mnist_softmax import choose_with_known_good
+    from course_lib.checks.softmax_toy import batch_trace
     from course_lib.checks.spies import loop_trace, train_trace
 
     return {"loop_trace": loop_trace, "train_trace": train_trace, "with_known_good": with_known_good,
-            "describe": describe, "choose_with_known_good": choose_with_known_good, "value": _value}
+            "describe": describe, "choose_with_known_good": choose_with_known_good, "value": _value,
+            "batch_trace": batch_trace}
 
 
 def _value(target):

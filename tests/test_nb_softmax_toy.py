@@ -22,14 +22,14 @@ from nbtools import (
 )
 
 NOTEBOOK = "softmax_toy/softmax_toy.ipynb"
-FUNCTIONS = ["softmax_loss", "softmax_gradient", "softmax_loss_l2", "softmax_gradient_l2"]
+FUNCTIONS = ["softmax_loss", "softmax_gradient", "softmax_loss_l2", "softmax_gradient_l2", "mini_batches"]
 
 
 @pytest.mark.notebook
 def test_softmax_toy_notebook_runs_top_to_bottom(run_notebook):
     nb, seconds = run_notebook(NOTEBOOK)
     printed = "".join(o.get("text", "") for c in graded_cells(nb) for o in c.get("outputs", []))
-    assert printed.count("\u2714") == len(graded_cells(nb)) == 4, printed
+    assert printed.count("\u2714") == len(graded_cells(nb)) == 5, printed
     batches = next(c for c in nb.cells if nbgrader_meta(c)["grade_id"] == "batches")
     # The kernel may send the cell's printing as several stream messages: read them all.
     lines = "".join(o.get("text", "") for o in batches.outputs if o.get("name") == "stdout").splitlines()
@@ -45,11 +45,11 @@ def test_softmax_toy_solutions_are_the_reference():
 
 def test_softmax_toy_blanks_and_metadata():
     nb = read_notebook(NOTEBOOK)
-    assert assert_blanks_well_formed(nb) == 6
+    assert assert_blanks_well_formed(nb) == 8
     assert_nbgrader_metadata(nb)
     graded = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in graded_cells(nb)}
     assert graded == {"softmax_loss_tests": 2, "softmax_gradient_tests": 2, "softmax_loss_l2_tests": 1,
-                      "softmax_gradient_l2_tests": 2}
+                      "softmax_gradient_l2_tests": 2, "mini_batches_tests": 2}
     texts = [t for c in solution_cells(nb) for t in blanks_in(c.source)]
     assert texts.count("return(?)") == 2 and "dZ[?] -= 1" in texts
 
@@ -72,7 +72,8 @@ def test_visible_checks_pass_on_the_reference(capsys):
     checks.check_softmax_gradient(softmax_toy.softmax_gradient, softmax_toy.softmax_loss)
     checks.check_softmax_loss_l2(softmax_toy.softmax_loss_l2, softmax_toy.softmax_loss)
     checks.check_softmax_gradient_l2(softmax_toy.softmax_gradient_l2, softmax_toy.softmax_loss_l2)
-    assert capsys.readouterr().out.count("\u2714") == 4
+    checks.check_mini_batches(softmax_toy.mini_batches)
+    assert capsys.readouterr().out.count("\u2714") == 5
 
 
 def test_every_named_mistake_is_documented():
@@ -80,7 +81,7 @@ def test_every_named_mistake_is_documented():
     import re
 
     source = inspect.getsource(checks)
-    named = set(re.findall(r'"((?:loss|gradient|l2|modifies)_[a-z_0-9]+)"[,:]', source))
+    named = set(re.findall(r'"((?:loss|gradient|l2|modifies|batches)_[a-z_0-9]+)"[,:]', source))
     assert named <= set(checks.MISTAKES), named - set(checks.MISTAKES)
 
 
@@ -181,6 +182,37 @@ def test_softmax_gradient_l2_check_names_the_mistake(mistake, gradient_l2):
     expect_mistake(lambda f: checks.check_softmax_gradient_l2(f, softmax_toy.softmax_loss_l2), gradient_l2, mistake)
 
 
+def _cut(permutation, batch_size, stop=None, step=None):
+    stop = len(permutation) if stop is None else stop
+    return [permutation[i:i + batch_size] for i in range(0, stop, step or batch_size)]
+
+
+_GLOBAL = np.random.default_rng(99)
+
+
+@pytest.mark.parametrize("mistake, batches", [
+    ("batches_not_shuffled", lambda n, b, rng: _cut(np.arange(n), b)),
+    ("batches_without_generator", lambda n, b, rng: _cut(_GLOBAL.permutation(n), b)),
+    ("batches_fixed_seed", lambda n, b, rng: _cut(np.random.default_rng(0).permutation(n), b)),
+    ("batches_overlap", lambda n, b, rng: _cut(rng.permutation(n), b, step=max(b - 1, 1))),
+    ("batches_drop_remainder", lambda n, b, rng: _cut(rng.permutation(n), b, stop=n - b + 1)),
+    ("batches_with_replacement", lambda n, b, rng: _cut(rng.integers(0, n, n), b)),
+    ("batches_count_for_size", lambda n, b, rng: np.array_split(rng.permutation(n), b)),
+    ("batches_of_one", lambda n, b, rng: _cut(rng.permutation(n), 1)),
+    ("wrong_type", lambda n, b, rng: [p.astype(float) for p in _cut(rng.permutation(n), b)]),
+    ("wrong_type", lambda n, b, rng: None),
+    ("raised", lambda n, b, rng: rng.permutation(n)[b:b * n:0]),
+])
+def test_mini_batches_check_names_the_mistake(mistake, batches):
+    expect_mistake(checks.check_mini_batches, batches, mistake)
+
+
+def test_mini_batches_check_accepts_other_ways_with_the_generator(capsys):
+    checks.check_mini_batches(lambda n, b, rng: np.split(rng.permutation(n), range(b, n, b)))
+    checks.check_mini_batches(lambda n, b, rng: (p[i:i + b] for p in [rng.choice(n, n, replace=False)] for i in range(0, n, b)))
+    assert capsys.readouterr().out.count("\u2714") == 2
+
+
 # --- the hidden tests can fail ---------------------------------------------------------------
 
 def _run_hidden(nb, grade_id, **answers):
@@ -202,6 +234,9 @@ def test_hidden_tests_pass_on_the_reference():
     ("softmax_loss_l2_tests", {"softmax_loss_l2": lambda W, X, y, a: softmax_toy.softmax_loss(W, X, y)
                                + a * np.sum(W ** 2)}),
     ("softmax_gradient_l2_tests", {"softmax_gradient_l2": _in_place}),
+    ("mini_batches_tests", {"mini_batches": lambda n, b, rng: _cut(rng.permutation(n), b, stop=n - b + 1)}),
+    ("mini_batches_tests", {"mini_batches": lambda n, b, rng: _cut(np.random.default_rng(0).permutation(n), b)}),
+    ("mini_batches_tests", {"mini_batches": lambda n, b, rng: _cut(_GLOBAL.permutation(n), b)}),
 ])
 def test_hidden_tests_fail_on_wrong_answers(grade_id, answers):
     nb = read_notebook(NOTEBOOK)

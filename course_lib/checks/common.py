@@ -22,6 +22,8 @@ GENERIC_MISTAKES = {
     "modifies_input": "the function changes an array it was given",
     "wrong_value": "the result is wrong in a way no named mistake explains",
     "missing": "a name the check needs is not defined (a blank not filled yet, or its cell stopped)",
+    "cell_stopped": "the answer cell that defines a name the check needs stopped with an error (an import, a name, "
+                    "an index...) before defining it",
 }
 
 

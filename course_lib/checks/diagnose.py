@@ -27,6 +27,11 @@ BATCH_FAMILY = {
     "rows_as_samples": "rows taken as samples (a framework's convention, labels transposed): in this course samples "
                        "are columns",
     "per_sample_steps": "a training step per sample instead of one per batch: right for batches of one sample",
+    "shuffle_without_generator": "the samples of an epoch not shuffled with the Generator given (in order, np.random's "
+                                 "global state, a Generator of one's own): use rng.permutation, so a run can be repeated",
+    "overlapping_batches": "batches that share samples (a window moved by less than batch_size): step by batch_size, "
+                           "so each sample is in one batch per epoch",
+    "dropped_remainder": "the last, smaller batch dropped: its samples are never used; keep it",
 }
 
 # Names of the grader's and the checks' own objects, never shown to a student.
@@ -143,36 +148,51 @@ def softmax_axis(a: np.ndarray, Z: np.ndarray) -> str | None:
 
 # --- a replaced function ------------------------------------------------------------------------
 
+def _package(obj) -> str:
+    """' from `package`' for an object defined outside the notebook, else ''."""
+    module = getattr(obj, "__module__", None) or ""
+    if not module or module in ("__main__", "builtins") or module.startswith("course_lib_"):
+        return ""
+    return f" from `{module.split('.')[0]}`"
+
+
+def _notebooks(obj) -> bool:
+    """Whether ``obj`` was defined in the notebook (its module is the kernel's ``__main__``)."""
+    module = getattr(obj, "__module__", None)
+    return module in (None, "__main__") or str(module).startswith("course_lib_")
+
+
 def describe(obj, name: str) -> dict:
-    """What the notebook's ``name`` is bound to, as plain data: ``{"replaced": bool, "what": words}``.
-    A function defined under its own name is the notebook's; anything else (a class instance with
-    ``__call__``, a lambda, another function, a library object) replaced it."""
-    if isinstance(obj, types.FunctionType):
-        if obj.__name__ == name:
-            return {"replaced": False, "what": f"the function `{name}`"}
-        if obj.__name__ == "<lambda>":
-            return {"replaced": True, "what": "a lambda"}
-        module = getattr(obj, "__module__", None)
-        where = f" from `{module}`" if module and module not in ("__main__", "builtins") and not module.startswith("course_lib_") else ""
-        return {"replaced": True, "what": f"another function, `{obj.__name__}`{where}"}
+    """What the notebook's ``name`` is bound to, as plain data: ``{"replaced": bool, "what": words,
+    "kind": "function" or "class"}``. A function or class defined in the notebook under its own
+    name is the notebook's; anything else (a lambda, another function, a library's function or
+    class, an object called through ``__call__``) replaced it."""
     if isinstance(obj, type):
-        return {"replaced": obj.__name__ != name, "what": f"the class `{obj.__name__}`"}
-    if isinstance(obj, (types.BuiltinFunctionType, np.ufunc)):
-        return {"replaced": True, "what": f"the library function `{getattr(obj, '__name__', type(obj).__name__)}`"}
+        return {"replaced": obj.__name__ != name or not _notebooks(obj), "kind": "class",
+                "what": f"the class `{obj.__name__}`{_package(obj)}"}
+    if isinstance(obj, types.FunctionType):
+        if obj.__name__ == name and _notebooks(obj):
+            return {"replaced": False, "kind": "function", "what": f"the function `{name}`"}
+        if obj.__name__ == "<lambda>":
+            return {"replaced": True, "kind": "function", "what": f"a lambda{_package(obj)}"}
+        return {"replaced": True, "kind": "function", "what": f"the function `{obj.__name__}`{_package(obj)}"}
+    if isinstance(obj, (types.BuiltinFunctionType, np.ufunc)) or (callable(obj) and isinstance(getattr(obj, "__name__", None), str)):
+        return {"replaced": True, "kind": "function",
+                "what": f"the library function `{getattr(obj, '__name__', type(obj).__name__)}`{_package(obj)}"}
     if callable(obj):
-        cls = type(obj).__name__
-        module = type(obj).__module__
-        where = f" from `{module.split('.')[0]}`" if module not in ("__main__", "builtins", "functools") else ""
-        return {"replaced": True, "what": f"an object of the class `{cls}`{where} (called through its __call__)"}
-    return {"replaced": True, "what": f"a {type(obj).__name__}, not a function"}
+        cls = type(obj)
+        return {"replaced": True, "kind": "function",
+                "what": f"an object of the class `{cls.__name__}`{_package(cls)} (called through its __call__)"}
+    return {"replaced": True, "kind": "function", "what": f"a {type(obj).__name__}, not a function"}
 
 
 def replaced_note(description, name: str) -> str:
-    """The words added to a check's message when the notebook's ``name`` was rebound."""
+    """The words added to a failed check's message when the notebook's ``name`` was rebound."""
     if not isinstance(description, dict) or not description.get("replaced"):
         return ""
-    return (f" (note: `{name}` is no longer the notebook's function but {description.get('what', 'another object')}; "
-            f"it is judged by what it returns, and it must take y and yhat as classes x samples)")
+    kind = "class" if description.get("kind") == "class" else "function"
+    return (f" (note: `{name}` is no longer the notebook's {kind} but {description.get('what', 'another object')}; "
+            f"it is still judged by what it returns, called as the notebook calls it, with samples as columns)")
 
 
 @contextmanager

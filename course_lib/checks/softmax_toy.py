@@ -1,5 +1,6 @@
-"""Visible checks of the softmax toy notebook: ``softmax_loss``, ``softmax_gradient`` and their
-L2-regularised versions ``softmax_loss_l2``, ``softmax_gradient_l2``.
+"""Visible checks of the softmax toy notebook: ``softmax_loss``, ``softmax_gradient``, their
+L2-regularised versions ``softmax_loss_l2``, ``softmax_gradient_l2``, and one epoch's
+``mini_batches`` (checked from ``batch_trace``, plain data the judge gets from the kernel too).
 
 W is (C, D+1) with the bias as its last column, X is (D+1, N) with a last row of ones, y holds
 N integer labels. The checks use cases worked out by hand and numerical gradients of the
@@ -55,6 +56,15 @@ MISTAKES = {
     "l2_gradient_missing_alpha": "the L2 gradient leaves out alpha",
     "l2_gradient_replaces": "the L2 gradient replaces the softmax gradient instead of being added to it",
     "l2_gradient_squared": "the L2 gradient is 2 alpha W^2 instead of 2 alpha W",
+    "batches_not_shuffled": "mini_batches keeps the samples in order (never shuffled)",
+    "batches_without_generator": "mini_batches shuffles with np.random (or a Generator of its own), not the rng given",
+    "batches_fixed_seed": "mini_batches shuffles with a Generator of its own with a fixed seed: the same batches "
+                          "whatever the rng given",
+    "batches_overlap": "mini_batches makes overlapping batches (samples in more than one batch of an epoch)",
+    "batches_drop_remainder": "mini_batches drops the last, smaller batch",
+    "batches_with_replacement": "mini_batches draws the indices with replacement (some twice, others never)",
+    "batches_count_for_size": "mini_batches makes batch_size batches instead of batches of batch_size",
+    "batches_of_one": "mini_batches makes batches of one sample",
     **GENERIC_MISTAKES,
 }
 
@@ -67,6 +77,12 @@ BATCH_MISTAKES = {
     "loss_wrong_axis": "rows_as_samples",
     "gradient_not_averaged": "sum_not_mean",
     "gradient_transposed": "rows_as_samples",
+    "batches_not_shuffled": "shuffle_without_generator",
+    "batches_without_generator": "shuffle_without_generator",
+    "batches_fixed_seed": "shuffle_without_generator",
+    "batches_overlap": "overlapping_batches",
+    "batches_drop_remainder": "dropped_remainder",
+    "batches_of_one": "per_sample_steps",
 }
 
 
@@ -384,3 +400,135 @@ def gradient_l2_matches_loss(softmax_gradient_l2, softmax_loss_l2) -> None:
         raise failure(name, "wrong_value", f"does not match the numerical gradient of softmax_loss (your "
                                             f"softmax_loss_l2 with alpha = 0) + 0.3 ||W without its bias column||^2 "
                                             f"on random data (relative error {error:.2g})")
+
+
+# --- mini_batches ------------------------------------------------------------------------------
+
+# The cases: (num_samples, batch_size). The first is the notebook's (11 samples, batches of 3).
+BATCH_CASE = (11, 3)
+OTHER_BATCH_CASES = ((12, 4), (5, 8), (7, 1))
+BATCH_SEEDS = (7, 7, 8)  # twice the same Generator state, then another
+BATCH_EPOCHS = 3
+
+
+def batch_trace(mini_batches, num_samples: int, batch_size: int, seeds=BATCH_SEEDS, epochs: int = BATCH_EPOCHS) -> list:
+    """What ``mini_batches`` gives, as plain data: for each seed a fresh
+    ``np.random.default_rng(seed)`` passed to ``epochs`` calls in a row, one list of index arrays
+    per epoch (at most ``num_samples + 2`` batches are read)."""
+    runs = []
+    for seed in seeds:
+        rng = np.random.default_rng(int(seed))
+        epochs_seen = []
+        for _ in range(int(epochs)):
+            batches = mini_batches(int(num_samples), int(batch_size), rng)
+            if batches is None:
+                epochs_seen.append(None)
+                continue
+            epochs_seen.append([np.array(b) for b in _first(batches, int(num_samples) + 2)])
+        runs.append(epochs_seen)
+    return runs
+
+
+def _first(batches, count: int) -> list:
+    out = []
+    for batch in batches:
+        if len(out) == count:
+            break
+        out.append(batch)
+    return out
+
+
+def _batches_of(check: str, epoch, num_samples: int) -> list[np.ndarray]:
+    """An epoch's batches as 1-D integer arrays, or a failure saying what they are instead."""
+    if epoch is None:
+        raise failure(check, "wrong_type", "mini_batches returned None: did you forget a `return`?")
+    if not isinstance(epoch, (list, tuple)) or not epoch:
+        raise failure(check, "wrong_type", "mini_batches should return a list of index arrays, one per batch")
+    batches = []
+    for batch in epoch:
+        array = np.asarray(batch)
+        if array.ndim != 1:
+            raise failure(check, "wrong_shape", f"a batch has shape {array.shape}; each batch is a 1-D array of "
+                                                f"sample indices")
+        if array.size and array.dtype.kind not in "iu":
+            raise failure(check, "wrong_type", f"a batch holds {array.dtype} values, not integer indices (indexing "
+                                               f"X[:, batch] needs integers; rng.permutation gives them)")
+        if array.size and (array.min() < 0 or array.max() >= num_samples):
+            raise failure(check, "wrong_value", f"a batch holds the index {int(array.max() if array.max() >= num_samples else array.min())}, "
+                                                f"outside 0 .. {num_samples - 1}")
+        batches.append(array.astype(np.int64))
+    return batches
+
+
+def batches_epoch(check: str, epoch, num_samples: int, batch_size: int) -> None:
+    """One epoch: every index once, in batches of ``batch_size``, the last one possibly smaller;
+    the batch family's structural mistakes named."""
+    batches = _batches_of(check, epoch, num_samples)
+    sizes = [len(b) for b in batches]
+    expected = [batch_size] * (num_samples // batch_size) + ([num_samples % batch_size] if num_samples % batch_size else [])
+    counts = np.bincount(np.concatenate(batches), minlength=num_samples)
+    case = f"for {num_samples} samples and batch_size = {batch_size}"
+    if np.all(counts == 1):
+        if sizes == expected:
+            return
+        if len(sizes) == batch_size and len(sizes) != len(expected):
+            raise failure(check, "batches_count_for_size", f"{case} you made {batch_size} batches (sizes {sizes}); "
+                                                           f"batch_size is the size of each batch, so there are "
+                                                           f"ceil(N / batch_size) = {len(expected)} of them, sizes {expected}")
+        if batch_size > 1 and all(s == 1 for s in sizes):
+            raise failure(check, "batches_of_one", f"{case} every batch holds one sample: right for batch_size = 1, "
+                                                   f"but a mini-batch holds batch_size samples (sizes {expected})")
+        raise failure(check, "wrong_value", f"{case} every sample is there once, but the batch sizes are {sizes}; "
+                                            f"expected {expected}")
+    if counts.max() > 1 and counts.min() >= 1:
+        raise failure(check, "batches_overlap", f"{case} some samples are in more than one batch of the epoch "
+                                                f"({int(np.sum(counts))} indices in {len(sizes)} batches): the batches "
+                                                f"overlap; step the start by batch_size so each sample is in exactly "
+                                                f"one batch")
+    if counts.max() > 1:
+        raise failure(check, "batches_with_replacement", f"{case} some samples come twice and {int(np.sum(counts == 0))} "
+                                                         f"never: the indices were drawn with replacement; shuffle a "
+                                                         f"permutation of all of them (rng.permutation)")
+    missing = int(np.sum(counts == 0))
+    if sizes == expected[:len(sizes)] and len(sizes) == num_samples // batch_size and missing == num_samples % batch_size:
+        raise failure(check, "batches_drop_remainder", f"{case} the last, smaller batch of the {missing} leftover "
+                                                       f"samples is dropped, so they are never used: keep it (the "
+                                                       f"last batch may be smaller)")
+    raise failure(check, "wrong_value", f"{case} {missing} of the samples are in no batch; every sample must be in "
+                                        f"one batch per epoch")
+
+
+def batches_generator(check: str, runs, num_samples: int) -> None:
+    """Shuffled with the Generator given: reproducible from its state, different for another
+    state, and a new order every epoch."""
+    first, again, other = runs[:3]
+    flat = [[np.concatenate(_batches_of(check, epoch, num_samples)) for epoch in run] for run in (first, again, other)]
+    same = lambda a, b: len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+    if all(np.array_equal(order, np.arange(len(order))) for order in flat[0]):
+        raise failure(check, "batches_not_shuffled", "the samples come in their order 0, 1, 2, ... every epoch: "
+                                                     "shuffle them first with the Generator given, rng.permutation(num_samples)")
+    if not same(flat[0], flat[1]):
+        raise failure(check, "batches_without_generator", "two runs with Generators in the same state "
+                                                          "(np.random.default_rng(7)) gave different batches: shuffle with "
+                                                          "the rng you are given (rng.permutation), not with np.random, so "
+                                                          "that a run can be repeated")
+    if same(flat[0], flat[2]):
+        raise failure(check, "batches_fixed_seed", "Generators with other seeds gave the same batches: shuffle with the "
+                                                   "rng you are given, not a Generator of your own with a fixed seed")
+    if all(np.array_equal(order, flat[0][0]) for order in flat[0]):
+        raise failure(check, "wrong_value", "every epoch came in the same order: draw a new permutation with the "
+                                            "Generator at each call")
+
+
+def check_mini_batches(mini_batches) -> None:
+    """``mini_batches(num_samples, batch_size, rng)``: one epoch's batches, every sample once, in
+    batches of ``batch_size`` (the last one possibly smaller), shuffled with the Generator ``rng``."""
+    name = "mini_batches"
+    runs = call(name, batch_trace, mini_batches, *BATCH_CASE)
+    for epoch in runs[0]:
+        batches_epoch(name, epoch, *BATCH_CASE)
+    batches_generator(name, runs, BATCH_CASE[0])
+    for num_samples, batch_size in OTHER_BATCH_CASES:
+        for epoch in call(name, batch_trace, mini_batches, num_samples, batch_size, seeds=(1,), epochs=1)[0]:
+            batches_epoch(name, epoch, num_samples, batch_size)
+    passed(name, 3)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 
+from course_lib.checks.diagnose import translate
+from course_lib.grading.cell_errors import stopped
 from course_lib.grading.course import grade_id, is_grade, is_solution
 from course_lib.grading.records import CellResult, Result
 
@@ -17,6 +19,22 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}"""
 def _text_outputs(cell, limit: int = 4000) -> str:
     text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stdout")
     return text[:limit]
+
+
+def _error_words(cell, output) -> str:
+    """A code cell's error in words (``cell_errors.stopped``); an unfilled blank as such."""
+    from course_lib.checks.diagnose import scrub
+
+    why = stopped(cell) if is_solution(cell) else None
+    if why is not None:
+        line, words = why
+        return f"This cell stopped{f' on line {line}' if line else ''} with {words}"
+    name, value = str(output.get("ename", ""))[:100], str(output.get("evalue", ""))[:400]
+    if is_solution(cell) and name in ("SyntaxError", "IndentationError"):
+        return "Blank not filled yet: this cell still has a `?` to fill in"
+    if name == "NameError":
+        return scrub(translate(name, value))
+    return scrub(f"{name}: {value}")
 
 
 def _checks_html(cell: CellResult) -> str:
@@ -69,6 +87,6 @@ def feedback_html(result: Result, rebuilt_nb, release_nb) -> str:
                 parts.append(f"<pre>{e(cell.source)}</pre>")
                 for out in cell.get("outputs", []):
                     if out.get("output_type") == "error":
-                        parts.append(f"<p class='failed'>{e(out.get('ename', ''))}: {e(str(out.get('evalue', ''))[:400])}</p>")
+                        parts.append(f"<p class='failed'>{e(_error_words(cell, out))}</p>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_lib.checks.common import CheckFailure
-from course_lib.checks.diagnose import scrub, translate_error
+from course_lib.checks.diagnose import replaced_note, scrub, translate_error
 from course_lib.grading.records import CheckVerdict
 from course_lib.grading.standins import Pending, Session, StudentView, trace_key
 
@@ -38,8 +38,12 @@ class Check:
 
 @dataclass(frozen=True)
 class CellJudge:
+    """A graded cell's checks; ``names`` are the notebook's functions and classes it grades: a
+    failed check also says when one of them was rebound to something else (``replaced_note``)."""
+
     grade_id: str
     checks: tuple[Check, ...]
+    names: tuple[str, ...] = ()
 
 
 @dataclass
@@ -54,7 +58,8 @@ class AssignmentJudge:
     def assert_cell(self, grade_id: str, namespace: dict) -> None:
         """Plain nbgrader's hidden test: run the cell's checks on the live notebook ``namespace``
         and raise an AssertionError naming every failed check."""
-        verdicts = [_outcome(check, LiveView(namespace)) for check in self.cells[grade_id].checks]
+        cell, view = self.cells[grade_id], LiveView(namespace)
+        verdicts = _noted([_outcome(check, view) for check in cell.checks], _descriptions(cell, view))
         failed = [v for v in verdicts if not v.passed]
         if failed:
             raise AssertionError("; ".join(f"{v.name}: {v.message}" for v in failed))
@@ -113,6 +118,29 @@ def _run_check(check: Check, student) -> CheckVerdict:
     return CheckVerdict(check.name, check.weight, True, None, "passed")
 
 
+def _descriptions(cell: CellJudge, student) -> dict[str, dict | None]:
+    """What each of the cell's ``names`` is bound to in the notebook (``diagnose.describe``, run in
+    the kernel by the probe's ``describe`` helper); None when it is not defined. ``Pending`` passes."""
+    found: dict[str, dict | None] = {}
+    for name in cell.names:
+        try:
+            description = student.helper("describe", name)(name)
+        except Exception:  # noqa: BLE001 - not defined: the checks themselves say so
+            description = None
+        found[name] = description if isinstance(description, dict) else None
+    return found
+
+
+def _noted(verdicts: list[CheckVerdict], descriptions: dict[str, dict | None]) -> list[CheckVerdict]:
+    """Failed verdicts with a note naming each graded name that was replaced; still judged by behaviour."""
+    note = "".join(replaced_note(d, name) for name, d in descriptions.items())
+    if not note:
+        return verdicts
+    room = max(0, MESSAGE_LIMIT - len(note))
+    return [v if v.passed or v.mistake in ("not_run", "missing") else
+            CheckVerdict(v.name, v.weight, v.passed, v.mistake, v.message[:room] + note[:MESSAGE_LIMIT]) for v in verdicts]
+
+
 class ProbeError(RuntimeError):
     """The probe could not run or its reply was unusable; the message says why in words."""
 
@@ -128,8 +156,12 @@ def judge_cell(cell: CellJudge, reference: dict, probe: Callable[[bytes, str], t
                 verdicts.append(_outcome(check, StudentView(session)))
             except Pending:
                 verdicts.append(None)
+        try:
+            descriptions = _descriptions(cell, StudentView(session))
+        except Pending:
+            descriptions = {}
         if not session.needed:
-            return [v for v in verdicts if v is not None]
+            return _noted([v for v in verdicts if v is not None], descriptions)
         if probe is None:
             return _unjudged(cell, "your code could not be run (the notebook stopped before this test)")
         nonce = secrets.token_hex(8)

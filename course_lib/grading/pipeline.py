@@ -75,6 +75,7 @@ def _probe_runner(prober, limits):
 
 def grade_submission(task: Task) -> Result:
     """Grade one submission (runs in a worker process); writes and returns its result."""
+    from course_lib.grading.cell_errors import defining_cells, explain_missing
     from course_lib.grading.demos import skip_demo_cells
     from course_lib.grading.execute import MESSAGE_LIMIT, ExecutionLimits, KernelStartError, Sandbox, run_graded_notebook
     from course_lib.grading.judge import judge_cell, load_judge
@@ -146,6 +147,7 @@ def grade_submission(task: Task) -> Result:
             if execution.leftovers:
                 notes.append(f"{execution.leftovers} process(es) of the submission outlived its kernel and were killed")
     cells = []
+    defined = defining_cells(source_nb)
     for index, cell in enumerate(nb.cells):
         if index not in graded:
             continue
@@ -156,7 +158,7 @@ def grade_submission(task: Task) -> Result:
             why = notes[-1] if status is Status.ERROR and notes else "the notebook stopped before this test"
             cell_verdicts = ([CheckVerdict(c.name, c.weight, False, "not_run", why) for c in cell_judge.checks]
                              if cell_judge else [CheckVerdict("judge", 1.0, False, "not_run", f"no judge for {gid}")])
-        cells.append(CellResult.from_verdicts(gid, points, cell_verdicts))
+        cells.append(CellResult.from_verdicts(gid, points, explain_missing(cell_verdicts, nb, defined)))
     if not task.sandbox:
         notes.append(NO_SANDBOX_NOTE)
     result = Result(task.student, task.assignment, status, cells, flags, notes, seconds, retried, task.key,

@@ -10,7 +10,7 @@ import numpy as np
 
 from course_lib.checks import layers as visible
 from course_lib.checks.common import CheckFailure, call, close, coerce, coerce_scalar, failure, fmt
-from course_lib.checks.diagnose import replaced_note, softmax_axis
+from course_lib.checks.diagnose import softmax_axis
 from course_lib.checks.loop import PER_SAMPLE, check_loop_trace, run_loop
 from course_lib.checks.spies import train_trace
 from course_lib.grading.judge import AssignmentJudge, CellJudge, Check
@@ -295,60 +295,42 @@ def _loop_trains(batch_size: int):
     return run
 
 
-def _noting(target: str, run):
-    """``run`` whose failure also says when the notebook's ``target`` was rebound to another object
-    (a class instance, a lambda, a library function); it is still judged by what it returns."""
-    def check(student) -> None:
-        try:
-            description = student.helper("describe", target)(target)
-        except Exception:  # noqa: BLE001 - undefined: the check itself says so
-            description = None
-        try:
-            run(student)
-        except CheckFailure as error:
-            note = replaced_note(description, target)
-            if note:
-                raise CheckFailure(str(error) + note, mistake=error.mistake) from None
-            raise
-    return check
-
-
 JUDGE = AssignmentJudge(
     assignment="layers",
     reference={"cce": losses.cce, "cce_gradient": losses.cce_gradient, "Softmax": softmax.Softmax,
                "Dense": dense.Dense, "train_layers": network.train_layers},
     cells={cell.grade_id: cell for cell in [
-        CellJudge("cce_tests", (
-            Check("the worked example (mean over samples)", _noting("cce", lambda s: visible.cce_worked_examples(s.cce)), 2),
-            Check("random batches", _noting("cce", cce_random_batches), 1),
-            Check("one sample", _noting("cce", lambda s: visible.cce_one_sample(s.cce)), 1),
-            Check("probabilities of exactly 0 (clipping)", _noting("cce", lambda s: visible.cce_zero_probabilities(s.cce)), 1),
+        CellJudge("cce_tests", names=("cce",), checks=(
+            Check("the worked example (mean over samples)", lambda s: visible.cce_worked_examples(s.cce), 2),
+            Check("random batches", cce_random_batches, 1),
+            Check("one sample", lambda s: visible.cce_one_sample(s.cce), 1),
+            Check("probabilities of exactly 0 (clipping)", lambda s: visible.cce_zero_probabilities(s.cce), 1),
         )),
-        CellJudge("cce_gradient_tests", (
-            Check("the worked example", _noting("cce_gradient", lambda s: visible.cce_gradient_worked_example(s.cce_gradient)), 2),
-            Check("random batches", _noting("cce_gradient", cce_gradient_random_batches), 1),
-            Check("one sample", _noting("cce_gradient", lambda s: visible.cce_gradient_one_sample(s.cce_gradient)), 1),
+        CellJudge("cce_gradient_tests", names=("cce_gradient",), checks=(
+            Check("the worked example", lambda s: visible.cce_gradient_worked_example(s.cce_gradient), 2),
+            Check("random batches", cce_gradient_random_batches, 1),
+            Check("one sample", lambda s: visible.cce_gradient_one_sample(s.cce_gradient), 1),
             Check("probabilities of exactly 0 (clipping)",
-                  _noting("cce_gradient", lambda s: visible.cce_gradient_zero_probabilities(s.cce_gradient)), 1),
+                  lambda s: visible.cce_gradient_zero_probabilities(s.cce_gradient), 1),
         )),
-        CellJudge("softmax_forward_tests", (
+        CellJudge("softmax_forward_tests", names=("Softmax",), checks=(
             Check("the worked example (each column sums to 1)", lambda s: visible.softmax_forward_worked_example(s.Softmax), 2),
             Check("large scores (stability)", lambda s: visible.softmax_forward_large_scores(s.Softmax), 1),
             Check("random batches", softmax_forward_random_batches, 1),
             Check("one sample", softmax_forward_one_sample, 1),
         )),
-        CellJudge("softmax_backward_tests", (
+        CellJudge("softmax_backward_tests", names=("Softmax",), checks=(
             Check("one sample's Jacobian applied to its gradient", softmax_backward_one_sample, 2),
             Check("each sample's Jacobian applied to its gradient (batches)", softmax_backward_from_state, 2),
             Check("samples kept apart", softmax_backward_samples_separate, 1),
         )),
-        CellJudge("dense_backward_tests", (
+        CellJudge("dense_backward_tests", names=("Dense",), checks=(
             Check("one sample", lambda s: visible.dense_one_sample(s.Dense), 2),
             Check("the weights gradient", dense_weights_gradient, 2),
             Check("the gradient-descent step", dense_update, 1),
             Check("the input gradient (weights before the step)", dense_input_gradient, 1),
         )),
-        CellJudge("train_layers_tests", (
+        CellJudge("train_layers_tests", names=("train_layers",), checks=(
             Check("batches, forward and backward, the epoch losses (spy layers)", _loop_with_spies(), 1),
             Check("the same with other sizes", _loop_with_spies(num_samples=10, batch_size=4, epochs=2, seed=41), 1),
             Check("training softmax regression (known-good layers)", _loop_trains(16), 1),

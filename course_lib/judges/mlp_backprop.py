@@ -177,13 +177,13 @@ JUDGE = AssignmentJudge(
     assignment="mlp_backprop",
     reference={"forward": solution.forward, "compute_grad_loss": solution.compute_grad_loss},
     cells={cell.grade_id: cell for cell in [
-        CellJudge("forward_tests", (
+        CellJudge("forward_tests", names=("forward",), checks=(
             Check("activations in (0, 1), columns summing to 1", lambda s: visible._check_forward_properties(s.forward), 1),
             Check("biases from the last columns", lambda s: visible._check_forward_bias(s.forward), 1),
             Check("values on random inputs (float64 and float32)", forward_values, 1),
             Check("output scores around 1000 (stability)", forward_large_scores, 1),
         )),
-        CellJudge("compute_grad_loss_tests", (
+        CellJudge("compute_grad_loss_tests", names=("compute_grad_loss",), checks=(
             Check("the loss", grad_loss_loss, 1),
             Check("the output layer's gradient", grad_loss_output, 1.5),
             Check("the hidden layer's gradient (given the output layer's)", grad_loss_hidden, 1.5),

@@ -354,32 +354,32 @@ JUDGE = AssignmentJudge(
     reference={"softmax": reference_softmax, "predict": solution.predict,
                "softmax_loss_and_gradient": solution.softmax_loss_and_gradient},
     cells={cell.grade_id: cell for cell in [
-        CellJudge("softmax_tests", (
+        CellJudge("softmax_tests", names=("softmax",), checks=(
             Check("columns sum to 1 (the worked example)", softmax_worked_example, 2),
             Check("large scores and samples far apart (stability)", softmax_stability, 1),
             Check("random and float32 scores", softmax_random, 1),
             Check("Z left unchanged", softmax_leaves_z, 1),
             Check("a single sample (one column)", softmax_one_sample, 1),
         )),
-        CellJudge("predict_tests", (
+        CellJudge("predict_tests", names=("predict",), checks=(
             Check("the worked example (one label per sample)", lambda s: visible.check_predict(_copying(s.predict)), 2),
             Check("random weights", predict_random, 1),
             Check("a single sample (one column)", predict_one_sample, 1),
         )),
-        CellJudge("loss_tests", (
+        CellJudge("loss_tests", names=("softmax_loss_and_gradient",), checks=(
             Check("W = 0 and the worked example", loss_worked_example, 2),
             Check("large and far-apart scores (stability)", loss_stability, 1),
             Check("the L2 term", loss_l2, 1),
             Check("the loss of a single sample", loss_one_sample, 1),
         )),
-        CellJudge("gradient_tests", (
+        CellJudge("gradient_tests", names=("softmax_loss_and_gradient",), checks=(
             Check("dW against the exact gradient", gradient_worked_example, 2),
             Check("dW on random batches", gradient_random, 1),
             Check("the L2 term of dW", gradient_l2, 1),
             Check("W, X and y left unchanged", gradient_leaves_arguments, 1),
             Check("dW of a single sample", gradient_one_sample, 1),
         )),
-        CellJudge("chosen_model_tests", (
+        CellJudge("chosen_model_tests", names=("choose_hyperparameters",), checks=(
             Check("W_final: a model of W's shape", final_model_shape, 1),
             Check("W_final's validation accuracy (measured by the grader) reaches 90.5%", final_model_accuracy, 2),
             Check("the choice is made on the validation data", choice_on_validation, 1),

@@ -173,31 +173,61 @@ def gradient_l2_leaves_arguments(student) -> None:
         visible._call(name, lambda *a: gradient_l2(*a, alpha), W, X, y)
 
 
+# --- mini_batches ------------------------------------------------------------------------------
+
+def _batch_runs(student, num_samples: int, batch_size: int, seeds=visible.BATCH_SEEDS, epochs: int = visible.BATCH_EPOCHS):
+    """The student's mini_batches traced in the kernel (``checks.softmax_toy.batch_trace``), as data."""
+    trace = student.helper("batch_trace", "mini_batches")
+    return visible.call("mini_batches", trace, num_samples, batch_size, list(seeds), epochs)
+
+
+def batches_one_epoch(student) -> None:
+    runs = _batch_runs(student, *visible.BATCH_CASE)
+    for epoch in runs[0]:
+        visible.batches_epoch("mini_batches", epoch, *visible.BATCH_CASE)
+
+
+def batches_shuffled_with_generator(student) -> None:
+    visible.batches_generator("mini_batches", _batch_runs(student, *visible.BATCH_CASE), visible.BATCH_CASE[0])
+
+
+def batches_other_sizes(student) -> None:
+    for num_samples, batch_size in visible.OTHER_BATCH_CASES:
+        for epoch in _batch_runs(student, num_samples, batch_size, seeds=(1,), epochs=2)[0]:
+            visible.batches_epoch("mini_batches", epoch, num_samples, batch_size)
+
+
 JUDGE = AssignmentJudge(
     assignment="softmax_toy",
     reference={"softmax_loss": solution.softmax_loss, "softmax_gradient": solution.softmax_gradient,
-               "softmax_loss_l2": solution.softmax_loss_l2, "softmax_gradient_l2": solution.softmax_gradient_l2},
+               "softmax_loss_l2": solution.softmax_loss_l2, "softmax_gradient_l2": solution.softmax_gradient_l2,
+               "mini_batches": solution.mini_batches},
     cells={cell.grade_id: cell for cell in [
-        CellJudge("softmax_loss_tests", (
+        CellJudge("softmax_loss_tests", names=("softmax_loss",), checks=(
             Check("the worked example (mean over samples)", lambda s: visible.loss_worked_example(_copying(s.softmax_loss)), 2),
             Check("random batches", loss_random_batches, 1),
             Check("one sample", lambda s: visible.loss_one_sample(_copying(s.softmax_loss)), 1),
             Check("scores far apart (log-softmax)", loss_far_apart, 1),
         )),
-        CellJudge("softmax_gradient_tests", (
+        CellJudge("softmax_gradient_tests", names=("softmax_gradient",), checks=(
             Check("the worked example", lambda s: visible.gradient_worked_example(_copying(s.softmax_gradient)), 2),
             Check("random batches", gradient_random_batches, 1),
             Check("one sample", lambda s: visible.gradient_one_sample(_copying(s.softmax_gradient)), 1),
             Check("W, X and y left unchanged", gradient_leaves_arguments, 1),
         )),
-        CellJudge("softmax_loss_l2_tests", (
+        CellJudge("softmax_loss_l2_tests", names=("softmax_loss_l2",), checks=(
             Check("the penalty on the worked example", loss_l2_worked_example, 2),
             Check("random weights and alphas", loss_l2_random, 1),
         )),
-        CellJudge("softmax_gradient_l2_tests", (
+        CellJudge("softmax_gradient_l2_tests", names=("softmax_gradient_l2",), checks=(
             Check("the worked example", gradient_l2_worked_example, 2),
             Check("random weights and alphas", gradient_l2_random, 1),
             Check("W, X and y left unchanged", gradient_l2_leaves_arguments, 1),
+        )),
+        CellJudge("mini_batches_tests", names=("mini_batches",), checks=(
+            Check("every sample once per epoch, in batches of 3 (the last one smaller)", batches_one_epoch, 2),
+            Check("shuffled with the Generator given (repeatable, a new order every epoch)", batches_shuffled_with_generator, 1),
+            Check("other sizes (12 samples in 4s, a batch larger than the data, batches of one)", batches_other_sizes, 1),
         )),
     ]},
 )

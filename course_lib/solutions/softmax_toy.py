@@ -40,3 +40,10 @@ def softmax_gradient_l2(W, X, y, alpha):
     dW = softmax_gradient(W, X, y)
     dW[:, :-1] += 2 * alpha * W[:, :-1]
     return dW
+
+
+def mini_batches(num_samples, batch_size, rng):
+    """One epoch's mini-batches: a permutation of ``range(num_samples)`` drawn with ``rng``, cut
+    into batches of ``batch_size`` (the last one holds the leftover samples) -> list of arrays."""
+    permutation = rng.permutation(num_samples)
+    return [permutation[start:start + batch_size] for start in range(0, num_samples, batch_size)]
