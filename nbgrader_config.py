@@ -43,9 +43,11 @@ c.CourseDirectory.source_with_tests_directory = "build/nbgrader/source_with_test
 # The gradebook: $COURSE_LIB_GRADEBOOK (a database URL, as `course-lib-grade --db` takes), else
 # the sqlite file under build/; the formgrader and plain nbgrader then read what the grader writes.
 c.CourseDirectory.db_url = os.environ.get("COURSE_LIB_GRADEBOOK") or "sqlite:///" + os.path.join(_build, "gradebook.db")
-# The exchange inside the course tree, not the system folder /usr/local/share/nbgrader/exchange;
-# `nbgrader release_assignment` (or `course-lib-grade exchange release`) creates it.
+# The exchange inside the course tree, not the system folder /usr/local/share/nbgrader/exchange
+# (made here so that the formgrader finds it before the first release; `nbgrader
+# release_assignment` then opens it to the students as nbgrader does: 0777 with the sticky bit).
 c.Exchange.root = os.path.join(_root, "build", "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
 c.Exchange.path_includes_course = False  # students fetch into ./<assignment>/
 # The late policy of course.toml (deadline, penalty per day) for plain `nbgrader autograde` too.
 c.AssignLatePenalties.plugin_class = "course_lib.grading.late.CoursePenalty"

@@ -1,15 +1,14 @@
 """The whole nbgrader loop through the exchange inside the course tree, with real nbgrader and
 real kernels: release into the exchange, two students (each in a HOME-like folder of their
-own) fetch and submit with plain nbgrader, collect, the pipeline's autograde of submitted/,
+own, with their nbgrader_config.py) fetch and submit through the Assignments tab's own backend
+(nbgrader's ``AssignmentList``, which its server extension calls), collect, the pipeline's autograde of submitted/,
 feedback released, each student fetches their own feedback and reads the named mistake and
 the late penalty. The gradebook (what the formgrader shows) has the roster's names, nbgrader's
 submission times and the late penalty."""
 from __future__ import annotations
 
-import os
+import contextlib
 import shutil
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,11 +16,12 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.server_extensions.assignment_list.handlers import AssignmentList
 from nbgrader.utils import parse_utc
 
 from course_lib.grading import exchange
 from course_lib.grading.autograde import run_autograde
-from course_lib.grading.course import COURSE_ID, REPO_ROOT, Course, tool_env
+from course_lib.grading.course import COURSE_ID, REPO_ROOT, Course
 from course_lib.grading.gradebook_io import import_roster
 from course_lib.grading.release import release
 
@@ -30,21 +30,26 @@ from grading_fixtures import EXAMPLES, FIXTURE, FIXTURE_JUDGES, SETTINGS
 STUDENTS = {"alice": "reference", "bob": "mistake_softmax_no_max"}  # student -> the example they hand in
 
 
-def student_nbgrader(home: Path, *args: str) -> str:
-    """Plain nbgrader as the student runs it, in their own folder (their nbgrader_config.py only)."""
-    env = dict(tool_env(), HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
-               JUPYTER_DATA_DIR=str(home / ".local" / "share" / "jupyter"))
-    env.pop("COURSE_LIB_GRADEBOOK", None)
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=home, env=env, capture_output=True, text=True,
-                          timeout=120)
-    log = done.stdout + done.stderr
-    assert done.returncode == 0, f"nbgrader {' '.join(args)} failed for {home.name}:\n{log[-3000:]}"
-    return log
+def tab_action(home: Path, action: str, *args: str):
+    """What the student's Assignments tab does for ``action`` (its server extension's
+    ``AssignmentList`` of a Jupyter server started in the student's folder); returns its value."""
+    tab = AssignmentList()
+    tab.root_dir = str(home)
+    with contextlib.chdir(home):  # nbgrader's default assignment_dir "." is the server's working folder
+        outcome = getattr(tab, action)(*args)
+    assert outcome["success"], f"{action} failed for {home.name}: {outcome.get('value')}"
+    return outcome.get("value")
 
 
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory):
-    root = tmp_path_factory.mktemp("exchange")
+    with pytest.MonkeyPatch.context() as patch:
+        root = tmp_path_factory.mktemp("exchange")
+        patch.setenv("JUPYTER_CONFIG_DIR", str(root / "no-jupyter-config"))  # no user config of the machine
+        yield run_loop(root)
+
+
+def run_loop(root: Path):
     # Due an hour ago: every submission of the test is 1 day late (days rounded up), 10% a day.
     deadline = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(microsecond=0)
     policy = root / "course.toml"
@@ -56,26 +61,33 @@ def loop(tmp_path_factory):
     import_roster(course.db_url, roster)
     outbound = exchange.release_assignment(course, "tiny")
     homes = {}
+    listed = {}
     for student, example in STUDENTS.items():
         home = root / "home" / student
         home.mkdir(parents=True)
-        (home / "nbgrader_config.py").write_text(exchange.student_config(course, student))
-        student_nbgrader(home, "fetch_assignment", "tiny")
+        # the student's own cache of submissions (nbgrader's default is under their Jupyter data folder)
+        (home / "nbgrader_config.py").write_text(exchange.student_config(course, student)
+                                                 + f"c.Exchange.cache = {str(home / '.nbgrader_cache')!r}\n")
+        listed[student] = tab_action(home, "list_assignments", COURSE_ID)
+        tab_action(home, "fetch_assignment", COURSE_ID, "tiny")
         shutil.copy(EXAMPLES / "tiny" / f"{example}.ipynb", home / "tiny" / "tiny.ipynb")  # the student's work
-        student_nbgrader(home, "submit", "tiny")
+        tab_action(home, "submit_assignment", COURSE_ID, "tiny")
         homes[student] = home
     collected = exchange.collect(course, "tiny")
     run = run_autograde(course, "tiny", course.submitted, settings=SETTINGS, progress=False)
     feedback = exchange.release_feedback(course, "tiny")
-    fetched = {student: student_nbgrader(home, "fetch_feedback", "tiny") for student, home in homes.items()}
-    return course, outbound, collected, run, feedback, homes, fetched
+    for home in homes.values():
+        tab_action(home, "fetch_feedback", COURSE_ID, "tiny")
+    return course, outbound, collected, run, feedback, homes, listed
 
 
 def test_the_exchange_lives_in_the_course_tree(loop):
-    course, outbound, *_ = loop
+    course, outbound, *_, listed = loop
     assert outbound == course.build / "exchange" / COURSE_ID / "outbound" / "tiny"
     assert (outbound / "tiny.ipynb").is_file()
     assert "/usr/local/share/nbgrader/exchange" not in exchange.student_config(course, "alice")
+    for student in STUDENTS:  # the Assignments tab lists the release before the student fetches it
+        assert [(a["course_id"], a["assignment_id"], a["status"]) for a in listed[student]] == [(COURSE_ID, "tiny", "released")]
 
 
 def test_collect_keeps_nbgrader_timestamps_and_autograde_grades_what_was_collected(loop):
@@ -112,12 +124,12 @@ def test_the_formgrader_shows_names_timestamps_scores_and_the_penalty(loop):
 
 
 def test_each_student_fetches_their_own_feedback_with_the_named_mistake(loop):
-    course, _, _, run, feedback, homes, fetched = loop
+    course, _, _, run, feedback, homes, _ = loop
     assert sorted(feedback.released) == sorted(STUDENTS) and feedback.skipped == {}
     pages = {}
     for student, home in homes.items():
         found = list((home / "tiny" / "feedback").glob("*/tiny.html"))
-        assert len(found) == 1, (student, fetched[student][-2000:])
+        assert len(found) == 1, (student, found)
         pages[student] = found[0].read_text()
         assert f"feedback for {student}" in pages[student]
         assert "submitted 1 day late: \u221210% of the 6 points, \u22120.6 points" in pages[student]

@@ -1,5 +1,6 @@
 """nbgrader's exchange inside the course tree (``build/exchange/``, ``Course.exchange``): the
-instructor's side of the loop, each step a thin call of nbgrader's own app.
+instructor's side of the loop, each step a thin call of nbgrader's own ``NbGraderAPI`` (the
+formgrader's backend, which runs nbgrader's exchange apps).
 
     release_assignment   the student release into the exchange's outbound/ (nbgrader release_assignment)
     (students)           nbgrader fetch_assignment, submit (the Assignments tab does the same)
@@ -15,33 +16,57 @@ instructor's side of the loop, each step a thin call of nbgrader's own app.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_lib.grading.course import COURSE_ID, REPO_ROOT, Course, tool_env
+from course_lib.grading.course import COURSE_ID, Course, use_tool_env
 
 
 class ExchangeError(RuntimeError):
     """An nbgrader exchange step failed; carries nbgrader's own log."""
 
 
-def run_nbgrader(course: Course, *args: str) -> str:
-    """``nbgrader <args>`` on ``course`` (the project's nbgrader_config.py, this course's folders
-    and exchange); returns nbgrader's log, raises ExchangeError with it on failure."""
-    command = [sys.executable, "-m", "nbgrader", *args, *course.nbgrader_args()]
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, env=tool_env())
-    log = (done.stdout + done.stderr).strip()
-    if done.returncode != 0:
-        raise ExchangeError(f"nbgrader {' '.join(args)} failed:\n{log[-4000:]}")
+def nbgrader_config(course: Course):
+    """nbgrader's configuration of ``course``'s folders, gradebook and exchange (what the
+    project's nbgrader_config.py sets for the repository's course)."""
+    from traitlets.config import Config
+
+    config = Config()
+    config.CourseDirectory.root = str(course.root)
+    config.CourseDirectory.course_id = COURSE_ID
+    config.CourseDirectory.source_directory = str(course.source)
+    config.CourseDirectory.release_directory = str(course.release)
+    config.CourseDirectory.submitted_directory = str(course.submitted)
+    config.CourseDirectory.autograded_directory = str(course.nbgrader_dir / "autograded")
+    config.CourseDirectory.feedback_directory = str(course.feedback)
+    config.CourseDirectory.db_url = course.db_url
+    config.Exchange.root = str(course.exchange)
+    config.Exchange.path_includes_course = False
+    config.ExchangeReleaseAssignment.force = True  # a release made again replaces the one in the exchange
+    return config
+
+
+def run_step(course: Course, step: str, assignment: str, **options) -> str:
+    """One of ``NbGraderAPI``'s steps (``release_assignment``, ``collect``, ``release_feedback``)
+    on ``course``; returns nbgrader's log, raises ExchangeError with it on failure."""
+    import logging
+
+    from nbgrader.apps.api import NbGraderAPI
+
+    use_tool_env()  # the gradebook's migrations call alembic
+    api = NbGraderAPI(config=nbgrader_config(course))
+    api.log.setLevel(logging.INFO)
+    outcome = getattr(api, step)(assignment, **options)
+    log = outcome.get("log", "")
+    if not outcome.get("success"):
+        raise ExchangeError(f"nbgrader {step} {assignment} failed:\n{log[-3000:]}{outcome.get('error', '')[-2000:]}")
     return log
 
 
 def release_assignment(course: Course, assignment: str) -> Path:
     """Put the (generated) student release of ``assignment`` into the exchange; returns its folder."""
     course.release_notebook(assignment)  # says to run `release` first when it is not generated
-    run_nbgrader(course, "release_assignment", assignment, "--force")
+    run_step(course, "release_assignment", assignment)
     return course.exchange / COURSE_ID / "outbound" / assignment
 
 
@@ -66,7 +91,7 @@ def collect(course: Course, assignment: str) -> list[Collected]:
     if not (course.exchange / COURSE_ID / "inbound").is_dir():
         raise ExchangeError(f"no exchange at {course.exchange}: release the assignment into it first "
                             f"(course-lib-grade exchange release {assignment})")
-    run_nbgrader(course, "collect", assignment, "--update")
+    run_step(course, "collect", assignment, update=True)
     return collected(course, assignment)
 
 
@@ -123,7 +148,7 @@ def release_feedback(course: Course, assignment: str, out: Path | None = None) -
     exchange, where each student's ``nbgrader fetch_feedback`` finds their own."""
     report = place_feedback(course, assignment, out)
     if report.released:
-        run_nbgrader(course, "release_feedback", assignment)
+        run_step(course, "release_feedback", assignment)
     return report
 
 
