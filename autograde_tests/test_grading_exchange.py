@@ -150,3 +150,23 @@ def test_feedback_is_not_released_for_a_submission_newer_than_its_grading(loop, 
         assert report.released == ["alice"] and "run autograde again" in report.skipped["bob"]
     finally:
         stamp.write_text(old)
+
+
+def test_the_cli_prints_a_students_config_and_names_a_missing_assignment(capsys):
+    from course_lib.grading.cli import main
+
+    assert main(["exchange", "student-config", "alice"]) == 0
+    config = capsys.readouterr().out
+    assert f"c.Exchange.root = {str(REPO_ROOT / 'build' / 'exchange')!r}" in config
+    assert "c.CourseDirectory.student_id = 'alice'" in config and f"course_id = {COURSE_ID!r}" in config
+    assert main(["exchange", "collect"]) == 2
+    assert "exchange collect needs the assignment" in capsys.readouterr().err
+
+
+def test_the_projects_nbgrader_config_puts_the_exchange_in_the_build_folder():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO_ROOT)).load_config()
+    assert config.Exchange.root == str(REPO_ROOT / "build" / "exchange") and (REPO_ROOT / "build" / "exchange").is_dir()
+    assert config.AssignLatePenalties.plugin_class == "course_lib.grading.late.CoursePenalty"
+    assert config.CoursePenalty.policy_file == str(REPO_ROOT / "course.toml")
