@@ -30,7 +30,7 @@ from pathlib import Path
 
 from course_lib.grading.course import REPO_ROOT, Course, read_notebook, use_tool_env
 from course_lib.grading.gradebook import open_gradebook, set_duedate, write_gradebook
-from course_lib.grading.pipeline import NO_SANDBOX_NOTE, grade_submission, graded_cells, zero_result
+from course_lib.grading.pipeline import NO_SANDBOX_NOTE, grade_submission, graded_cells, with_late_policy, zero_result
 from course_lib.grading.record import atomic_write, read_result, result_path
 from course_lib.grading.records import CellLimits, CellResult, CellStatus, Result, Status, Task
 from course_lib.grading.sandbox import DEFAULT_MEMORY, copy_student_package, require_sandbox, write_kernelspec
@@ -93,7 +93,8 @@ def _safe_grade(task: Task) -> Result:
     try:
         return grade_submission(task)
     except Exception:
-        result = zero_result(task, Status.ERROR, "the grader failed on this submission: " + traceback.format_exc(limit=3)[-300:])
+        result = with_late_policy(task, zero_result(task, Status.ERROR, "the grader failed on this submission: "
+                                                    + traceback.format_exc(limit=3)[-300:]))
         atomic_write(result_path(Path(task.out), task.student), json.dumps(result.to_dict(), indent=1))
         return result
 

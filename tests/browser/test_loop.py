@@ -65,12 +65,22 @@ def formgrader(page, server):
     return frame
 
 
-def assignments_tab(page, server):
-    """The student's Assignments tab (Nbgrader > Assignment List)."""
-    page.goto(server.url("/lab?reset"))
+def assignments_tab(page, server=None):
+    """The student's Assignments tab (Nbgrader > Assignment List), in JupyterLab loaded anew
+    when ``server`` is given, else in the open one, refreshed."""
+    if server is not None:
+        page.goto(server.url("/lab?reset"))
     page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
     page.locator(".lm-Menu-itemLabel", has_text="Assignment List").first.click()
     expect(page.locator("#released_assignments_list")).to_be_visible()
+    if server is None:
+        page.locator("#refresh_assignments_list").click()
+
+
+def manage_assignments(frame):
+    """The formgrader's Manage Assignments page again, from its own navigation (no reload of JupyterLab)."""
+    frame.locator("a", has_text="Manage Assignments").first.click()
+    expect(frame.locator("#main-table tr", has=frame.locator("td.name", has_text="tiny"))).to_have_count(1)
 
 
 def formgrader_action(frame, column: str, success: str) -> None:
@@ -121,14 +131,14 @@ def test_the_course_loop_in_jupyterlab(loop_course, browser, steps, page):
         assert "The following cell failed:" in text and "cce on the 2-sample example" in text, text
         student_page.locator(".jp-Dialog .jp-mod-accept").click()
     with steps("the student submits in the Assignments tab"):
-        assignments_tab(student_page, student)
+        assignments_tab(student_page)
         fetched = student_page.locator("#fetched_assignments_list .list_item", has_text="tiny").first
         fetched.locator("button", has_text="Submit").click()
         expect(student_page.locator("#submitted_assignments_list .list_item", has_text="tiny").first).to_be_visible()
 
     with steps("the instructor collects from the formgrader"):
         steps.page = page
-        frame = formgrader(page, instructor)
+        manage_assignments(frame)
         formgrader_action(frame, "collect", "Successfully collected submissions of 'tiny'")
         stamp = (course.submitted / STUDENT / "tiny" / "timestamp.txt").read_text().strip()
     with steps("the instructor autogrades the collected submissions with the pipeline"):
@@ -138,7 +148,7 @@ def test_the_course_loop_in_jupyterlab(loop_course, browser, steps, page):
         named = next(v for v in failed if v.name == "the 2-sample example")  # the judge's check of the mean
         assert "the mean over samples" in named.message, named.message
     with steps("the formgrader shows the name, the submission time and the pipeline's score"):
-        frame = formgrader(page, instructor)
+        manage_assignments(frame)
         row = frame.locator("#main-table tr", has=frame.locator("td.name", has_text="tiny"))
         row.locator("td.num-submissions a").click()
         submission = frame.locator("#main-table tr", has=frame.locator("td.student-id", has_text=STUDENT))
@@ -150,7 +160,8 @@ def test_the_course_loop_in_jupyterlab(loop_course, browser, steps, page):
     with steps("the feedback is released; the student fetches it in the Assignments tab"):
         assert release_feedback(course, "tiny").released == [STUDENT]
         steps.page = student_page
-        assignments_tab(student_page, student)
+        assignments_tab(student_page)
+        expect(student_page.locator("#submitted_assignments_list", has_text="feedback available to fetch")).to_be_visible()
         submitted = student_page.locator("#submitted_assignments_list .list_item", has_text="tiny").first
         submitted.locator("button", has_text="Fetch Feedback").click()
         expect(student_page.locator("#submitted_assignments_list", has_text="view feedback")).to_be_visible()
