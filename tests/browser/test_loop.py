@@ -62,6 +62,8 @@ def formgrader(page, server):
     page.locator(".lm-Menu-itemLabel", has_text="Formgrader").first.click()
     frame = page.frame_locator("#formgrader iframe")
     expect(frame.locator("h1", has_text="Manage Assignments")).to_be_visible()
+    # the exchange is the course's (build/exchange/), there from the start: no warning about it
+    expect(frame.locator("#warning-exchange")).to_have_count(0)
     return frame
 
 
@@ -108,6 +110,7 @@ def test_the_course_loop_in_jupyterlab(loop_course, browser, steps, page):
     with steps("the student sees tiny in the Assignments tab"):
         steps.page = student_page
         assignments_tab(student_page, student)
+        expect(student_page.locator("#released_assignments_list_error")).to_be_hidden()
         released = student_page.locator("#released_assignments_list .list_item", has_text="tiny")
         expect(released).to_have_count(1)
     with steps("the student fetches it"):
