@@ -1,7 +1,8 @@
 """nbgrader configuration of the course (read by plain `nbgrader` commands run from here).
 
 notebooks/ is the source directory; everything nbgrader writes goes under build/nbgrader/
-(git-ignored). The release uses course_lib's BlankSolutions, which turns `# BLANK:` markers
+(git-ignored), nbgrader's exchange (where release_assignment puts the release, students fetch and
+submit, and release_feedback puts the feedback) under build/exchange/. The release uses course_lib's BlankSolutions, which turns `# BLANK:` markers
 into the lecture's `?` blanks; `nbgrader generate_feedback` uses RedactHiddenTests, which keeps
 the hidden tests and their tracebacks out of the feedback (a failure shows its message only).
 """
@@ -42,6 +43,15 @@ c.CourseDirectory.source_with_tests_directory = "build/nbgrader/source_with_test
 # The gradebook: $COURSE_LIB_GRADEBOOK (a database URL, as `course-lib-grade --db` takes), else
 # the sqlite file under build/; the formgrader and plain nbgrader then read what the grader writes.
 c.CourseDirectory.db_url = os.environ.get("COURSE_LIB_GRADEBOOK") or "sqlite:///" + os.path.join(_build, "gradebook.db")
+# The exchange inside the course tree, not the system folder /usr/local/share/nbgrader/exchange
+# (made here so that the formgrader finds it before the first release; `nbgrader
+# release_assignment` then opens it to the students as nbgrader does: 0777 with the sticky bit).
+c.Exchange.root = os.path.join(_root, "build", "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
+c.Exchange.path_includes_course = False  # students fetch into ./<assignment>/
+# The late policy of course.toml (deadline, penalty per day) for plain `nbgrader autograde` too.
+c.AssignLatePenalties.plugin_class = "course_lib.grading.late.CoursePenalty"
+c.CoursePenalty.policy_file = os.path.join(_root, "course.toml")
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
 
 c.GenerateAssignment.preprocessors = [

@@ -72,7 +72,9 @@ def plain_nbgrader(course: Course, assignment: str, submitted: Path, autograded:
     start = time.perf_counter()
     for student in students:
         command = [sys.executable, "-m", "nbgrader", "autograde", assignment, f"--student={student}", "--force",
-                   *course.nbgrader_args(), f"--CourseDirectory.submitted_directory={submitted}",
+                   *(a for a in course.nbgrader_args() if not a.startswith(("--CourseDirectory.submitted_directory=",
+                                                                            "--CourseDirectory.autograded_directory="))),
+                   f"--CourseDirectory.submitted_directory={submitted}",
                    f"--CourseDirectory.autograded_directory={autograded}"]
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=tool_env())
         if done.returncode != 0:

@@ -29,8 +29,8 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from course_lib.grading.course import REPO_ROOT, Course, read_notebook, use_tool_env
-from course_lib.grading.gradebook import open_gradebook, write_gradebook
-from course_lib.grading.pipeline import NO_SANDBOX_NOTE, grade_submission, graded_cells, zero_result
+from course_lib.grading.gradebook import open_gradebook, set_duedate, write_gradebook
+from course_lib.grading.pipeline import NO_SANDBOX_NOTE, grade_submission, graded_cells, with_late_policy, zero_result
 from course_lib.grading.record import atomic_write, read_result, result_path
 from course_lib.grading.records import CellLimits, CellResult, CellStatus, Result, Status, Task
 from course_lib.grading.sandbox import DEFAULT_MEMORY, copy_student_package, require_sandbox, write_kernelspec
@@ -93,7 +93,8 @@ def _safe_grade(task: Task) -> Result:
     try:
         return grade_submission(task)
     except Exception:
-        result = zero_result(task, Status.ERROR, "the grader failed on this submission: " + traceback.format_exc(limit=3)[-300:])
+        result = with_late_policy(task, zero_result(task, Status.ERROR, "the grader failed on this submission: "
+                                                    + traceback.format_exc(limit=3)[-300:]))
         atomic_write(result_path(Path(task.out), task.student), json.dumps(result.to_dict(), indent=1))
         return result
 
@@ -218,6 +219,20 @@ def _move_stale(out: Path, keep: set[str]) -> list[str]:
     return sorted(moved)
 
 
+def submission_time(sub: Submission) -> str | None:
+    """The submission's nbgrader time (its timestamp.txt) as ISO UTC, or None."""
+    from nbgrader.utils import parse_utc
+
+    from course_lib.grading.late import as_utc
+
+    if sub.timestamp is None:
+        return None
+    try:
+        return as_utc(parse_utc(sub.timestamp)).isoformat()
+    except (ValueError, OverflowError):
+        return None
+
+
 def _check_gradebook(course: Course, assignment: str) -> None:
     """The gradebook must exist and know ``assignment`` (the release writes both)."""
     from nbgrader.api import MissingEntry
@@ -286,18 +301,22 @@ def run_autograde(
     _remove_partial_writes(out, course.nbgrader_dir / "autograded", assignment)
     kill = KillSwitch(os.environ.get(KILL_AT))
     tree, kernels = prepare_sandbox(out, settings.memory)
+    policy = course.late_policy(assignment)
+    late_policy = (policy.deadline.isoformat(), policy.per_day) if policy else None
     common = _sha(source.read_bytes(), release.read_bytes(), judge.read_bytes(), _pipeline_code(),
-                  json.dumps(asdict(settings) | {"jobs": 0, "cluster": None}).encode())
+                  json.dumps(asdict(settings) | {"jobs": 0, "cluster": None, "late": late_policy}).encode())
     data_dir = os.environ.get("COURSE_LIB_DATA", str(REPO_ROOT / "data"))
     tasks, results = [], {}
     for sub in submissions:
-        key = _sha(common.encode(), sub.path.read_bytes())
+        submitted_at = submission_time(sub)
+        key = _sha(common.encode(), sub.path.read_bytes(), str(submitted_at).encode())
         task = Task(student=sub.student, assignment=assignment, path=str(Path(sub.path).resolve()), source=str(source),
                     release=str(release), judge=str(judge), out=str(out), tree=str(tree), kernels=str(kernels),
                     data=data_dir, key=key, limits=settings.limits,
                     ports=tuple((ports or {}).get(sub.student) or ()) or None,
                     nbgrader_autograded=str(course.nbgrader_dir.resolve() / "autograded"),
-                    sandbox=settings.sandbox, memory=settings.memory, skip_demos=settings.skip_demos)
+                    sandbox=settings.sandbox, memory=settings.memory, skip_demos=settings.skip_demos,
+                    submitted_at=submitted_at, late_policy=late_policy)
         previous = read_result(out, sub.student)
         if previous is not None and previous.key == key and previous.status in (Status.GRADED, Status.INVALID, Status.TOO_BIG):
             results[sub.student] = previous
@@ -308,6 +327,7 @@ def run_autograde(
     bar.update(len(results))
     cells = graded_cells(read_notebook(source))
     with open_gradebook(course.db_url) as gb:
+        set_duedate(gb, assignment, policy)
         for result in results.values():
             write_gradebook(gb, result, kill)
         # A broken pool (a worker that died) breaks every future of it: those submissions are

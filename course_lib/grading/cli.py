@@ -2,7 +2,7 @@
 
   release [ASSIGNMENT ...]       student release with `?` blanks (nbgrader generate_assignment)
   bundle [ASSIGNMENT ...]        release + the student folder and zip under build/student/
-  autograde ASSIGNMENT FOLDER    grade a folder of submissions (nbgrader layout or <student>.ipynb);
+  autograde ASSIGNMENT [FOLDER]  grade a folder (default: the collected build/nbgrader/submitted/) of submissions (nbgrader layout or <student>.ipynb);
                                  every other name of the folder is a row (missing, not a notebook,
                                  bad id); a folder with no submission is an error (exit 2);
                                  --cluster tcp://HOST:PORT | local:N fans out on Dask,
@@ -10,6 +10,12 @@
   roster CSV                     students (id,first,last,email) into the gradebook: names in the
                                  formgrader, roster students without a submission reported missing
   export [--out DIR]             the gradebook as CSVs for Canvas and Moodle, and per graded cell
+  exchange release ASSIGNMENT    the student release into nbgrader's exchange (build/exchange/)
+  exchange collect ASSIGNMENT    the students' latest submissions into build/nbgrader/submitted/
+  exchange release-feedback ASSIGNMENT
+                                 each graded submission's feedback page into the exchange
+  exchange student-config [STUDENT]
+                                 the nbgrader_config.py a student's Jupyter needs for the exchange
   validate NOTEBOOK              run a notebook; exit 1 if any test fails
   demo                           the whole workflow on the shipped example submissions
 """
@@ -117,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("assignments", nargs="*")
     p = commands.add_parser("autograde", help="grade a folder of submissions")
     p.add_argument("assignment")
-    p.add_argument("submissions", type=Path)
+    p.add_argument("submissions", type=Path, nargs="?", default=None,
+                   help="the submissions folder (default: what `exchange collect` collected, build/nbgrader/submitted)")
     p.add_argument("--out", type=Path, default=None,
                    help="where results, feedback, scores.csv and the summary go (default: build/grading/ASSIGNMENT)")
     p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
@@ -130,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", default=None, metavar="URL", help=db_help)
     p = commands.add_parser("export", help="the gradebook as CSVs for Canvas and Moodle, and per graded cell")
     p.add_argument("--out", type=Path, default=None, help="folder of the CSVs (default: build/grading/export)")
+    p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
+    p.add_argument("--db", default=None, metavar="URL", help=db_help)
+    p = commands.add_parser("exchange", help="nbgrader's exchange: release, collect, release feedback")
+    p.add_argument("step", choices=["release", "collect", "release-feedback", "student-config"])
+    p.add_argument("name", nargs="?", default=None, help="the assignment (the student's id for student-config)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="release-feedback: autograde's output folder (default: build/grading/ASSIGNMENT)")
     p.add_argument("--gradebook", type=Path, default=None, help=gradebook_help)
     p.add_argument("--db", default=None, metavar="URL", help=db_help)
     p = commands.add_parser("validate", help="run a notebook; exit 1 if any test fails")
@@ -147,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             folder, archive = build_bundle(course, _release_all(course, args.assignments))
             print(f"student bundle: {folder}\n            zip: {archive}")
         elif args.command == "autograde":
-            _grade(course, args.assignment, args.submissions, args, args.out)
+            _grade(course, args.assignment, args.submissions or course.submitted, args, args.out)
         elif args.command == "roster":
             from course_lib.grading.gradebook_io import import_roster
 
@@ -159,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             _require_gradebook(course)
             for path in export_grades(course.db_url, args.out or course.build / "grading" / "export"):
                 print(path)
+        elif args.command == "exchange":
+            return _exchange(course, args)
         elif args.command == "validate":
             from course_lib.grading.validate import main as validate_main
 
@@ -168,6 +184,29 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, RuntimeError) as error:  # GradebookError, ClusterError included
         print(f"course-lib-grade: {error}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _exchange(course: Course, args) -> int:
+    from course_lib.grading import exchange
+
+    if args.step == "student-config":
+        print(exchange.student_config(course, args.name), end="")
+        return 0
+    if not args.name:
+        raise ValueError(f"exchange {args.step} needs the assignment: course-lib-grade exchange {args.step} ASSIGNMENT")
+    if args.step == "release":
+        print(f"released {args.name} into the exchange: {exchange.release_assignment(course, args.name)}")
+    elif args.step == "collect":
+        rows = exchange.collect(course, args.name)
+        print(f"{len(rows)} submissions of {args.name} in {course.submitted}:")
+        for row in rows:
+            print(f"  {row.student}  submitted {row.timestamp or '(no timestamp.txt)'}")
+    else:
+        report = exchange.release_feedback(course, args.name, args.out)
+        print(f"feedback of {args.name} released to {len(report.released)} students: {', '.join(report.released) or '-'}")
+        for student, why in sorted(report.skipped.items()):
+            print(f"  not released to {student}: {why}")
     return 0
 
 

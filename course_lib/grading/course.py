@@ -29,6 +29,8 @@ class Course:
     judges: Path = REPO_ROOT / "course_lib" / "judges"
     gradebook_file: Path | None = None
     db: str | None = None
+    # Deadlines and late penalties per assignment (grading/late.py); a missing file: no deadlines.
+    policy_file: Path | None = REPO_ROOT / "course.toml"
 
     @property
     def nbgrader_dir(self) -> Path:
@@ -37,6 +39,27 @@ class Course:
     @property
     def release(self) -> Path:
         return self.nbgrader_dir / "release"
+
+    @property
+    def submitted(self) -> Path:
+        """Where ``collect`` puts the students' submissions: ``submitted/<student>/<assignment>/``."""
+        return self.nbgrader_dir / "submitted"
+
+    @property
+    def feedback(self) -> Path:
+        """nbgrader's feedback folder, ``feedback/<student>/<assignment>/<notebook>.html``."""
+        return self.nbgrader_dir / "feedback"
+
+    @property
+    def exchange(self) -> Path:
+        """nbgrader's exchange (``Exchange.root``), inside the course's build folder."""
+        return self.build / "exchange"
+
+    def late_policy(self, assignment: str):
+        """The assignment's ``LatePolicy`` (deadline, penalty per day) from ``policy_file``, or None."""
+        from course_lib.grading.late import read_policies
+
+        return read_policies(self.policy_file).get(assignment)
 
     @property
     def gradebook(self) -> Path:
@@ -101,6 +124,10 @@ class Course:
             f"--CourseDirectory.root={self.root}",
             f"--CourseDirectory.source_directory={self.source.relative_to(self.root) if self.source.is_relative_to(self.root) else self.source}",
             f"--CourseDirectory.release_directory={self.release}",
+            f"--CourseDirectory.submitted_directory={self.submitted}",
+            f"--CourseDirectory.autograded_directory={self.nbgrader_dir / 'autograded'}",
+            f"--CourseDirectory.feedback_directory={self.feedback}",
+            f"--Exchange.root={self.exchange}",
             f"--CourseDirectory.db_url={self.db_url}",
             f"--CourseDirectory.course_id={COURSE_ID}",
         ]

@@ -51,6 +51,15 @@ def _checks_html(cell: CellResult) -> str:
     return "".join(rows)
 
 
+def _score_html(result: Result) -> str:
+    """The score line; a late submission's shows the penalty taken (grading/late.py)."""
+    if not result.late_penalty and not result.late_days:
+        return f"<p><b>Score: {result.score:g} / {result.max_score:g}</b></p>"
+    days = f"{result.late_days} day" + ("" if result.late_days == 1 else "s")
+    return (f"<p><b>Score: {result.final_score:g} / {result.max_score:g}</b> ({result.score:g} for the tests, "
+            f"\u2212{result.late_penalty:g} for {days} late)</p>")
+
+
 def feedback_html(result: Result, rebuilt_nb, release_nb) -> str:
     """The student's feedback page."""
     e = html.escape
@@ -59,7 +68,8 @@ def feedback_html(result: Result, rebuilt_nb, release_nb) -> str:
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback: {e(result.assignment)}</title>",
              f"<style>{STYLE}</style></head><body>",
              f"<h1>{e(result.assignment)}: feedback for {e(result.student)}</h1>",
-             f"<p><b>Score: {result.score:g} / {result.max_score:g}</b></p>",
+             _score_html(result),
+             (f"<p>Submitted {e(result.submitted_at.replace('T', ' ')[:19])} UTC</p>" if result.submitted_at else ""),
              "<table><tr><th>test</th><th>points</th><th>result</th></tr>"]
     for cell in result.cells:
         parts.append(f"<tr><td>{e(cell.grade_id)}</td><td>{cell.score:g} / {cell.points:g}</td>"

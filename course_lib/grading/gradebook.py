@@ -81,15 +81,33 @@ def _conflict(error: BaseException) -> bool:
     return False
 
 
+def set_duedate(gb, assignment: str, policy) -> None:
+    """The late policy's deadline as the assignment's due date (naive UTC, as nbgrader keeps
+    it; the formgrader shows it); nothing when ``policy`` is None (a due date set by hand stays)."""
+    if policy is None:
+        return
+    from course_lib.grading.late import as_utc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gb.update_or_create_assignment(assignment, duedate=as_utc(policy.deadline).replace(tzinfo=None))
+
+
 def _write(gb, result: Result, kill) -> None:
+    from datetime import datetime, timezone
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gb.update_or_create_student(result.student)
-        gb.update_or_create_submission(result.assignment, result.student)
+        # nbgrader's submission time (naive UTC), which the formgrader shows and its lateness uses
+        timestamp = (datetime.fromisoformat(result.submitted_at).astimezone(timezone.utc).replace(tzinfo=None)
+                     if result.submitted_at else None)
+        gb.update_or_create_submission(result.assignment, result.student, timestamp=timestamp)
         notebook = gb.find_submission_notebook(result.assignment, result.assignment, result.student)
         if kill is not None:
             kill.at("gradebook")  # the student's and the submission's rows are committed, not the grades
         notebook.flagged = bool(result.flags) or result.status.value != "graded"
+        notebook.late_submission_penalty = result.late_penalty or None
         for cell in result.cells:
             grade = gb.find_grade(cell.grade_id, result.assignment, result.assignment, result.student)
             grade.auto_score = cell.score

@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from course_lib.grading.course import grade_id, is_grade, is_solution, nbgrader_meta, read_notebook
@@ -73,6 +74,25 @@ def _probe_runner(prober, limits):
     return probe
 
 
+def with_late_policy(task: Task, result: Result) -> Result:
+    """``result`` with the submission's time and the late policy's penalty (a note says it)."""
+    from datetime import datetime
+
+    from course_lib.grading.late import LatePolicy, apply
+
+    result = replace(result, submitted_at=task.submitted_at)
+    if task.late_policy is None:
+        return result
+    if task.submitted_at is None:
+        return replace(result, notes=result.notes + ["no submission time (timestamp.txt): the late policy was not applied"])
+    deadline, per_day = task.late_policy
+    late = apply(LatePolicy(datetime.fromisoformat(deadline), per_day), datetime.fromisoformat(task.submitted_at),
+                 result.score, result.max_score)
+    if late is None:
+        return result
+    return replace(result, late_days=late.days, late_penalty=late.points, notes=result.notes + [late.text(result.max_score)])
+
+
 def grade_submission(task: Task) -> Result:
     """Grade one submission (runs in a worker process); writes and returns its result."""
     from course_lib.grading.cell_errors import defining_cells, explain_missing
@@ -89,7 +109,7 @@ def grade_submission(task: Task) -> Result:
     try:
         student_nb = read_submission(Path(task.path))
     except Unreadable as error:
-        result = zero_result(task, error.status, str(error))
+        result = with_late_policy(task, zero_result(task, error.status, str(error)))
         write_result(task, result, None, release_nb)
         return result
     source_nb = read_notebook(Path(task.source))
@@ -163,5 +183,6 @@ def grade_submission(task: Task) -> Result:
         notes.append(NO_SANDBOX_NOTE)
     result = Result(task.student, task.assignment, status, cells, flags, notes, seconds, retried, task.key,
                     sandboxed=task.sandbox, judge_seconds=round(judging[0], 3))
+    result = with_late_policy(task, result)
     write_result(task, result, nb, release_nb)
     return result

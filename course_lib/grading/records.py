@@ -66,6 +66,8 @@ class Task:
     sandbox: bool = True  # False: --no-sandbox, the kernel runs as the grader's own user
     memory: int = 3 * 1024**3
     skip_demos: bool = True  # False: the course's demo-only cells run too (see grading/demos.py)
+    submitted_at: str | None = None  # nbgrader's submission time (timestamp.txt) as ISO UTC
+    late_policy: tuple[str, float] | None = None  # the deadline (ISO) and the fraction lost per day late
 
 
 @dataclass(frozen=True)
@@ -131,10 +133,19 @@ class Result:
     key: str = ""
     sandboxed: bool = True
     judge_seconds: float = 0.0  # of ``seconds``: the probes and the judge
+    submitted_at: str | None = None  # nbgrader's submission time, ISO UTC
+    late_days: int = 0
+    late_penalty: float = 0.0  # points taken by the late policy (grading/late.py)
 
     @property
     def score(self) -> float:
+        """The graded cells' points, before any late penalty."""
         return round(sum(c.score for c in self.cells), 4)
+
+    @property
+    def final_score(self) -> float:
+        """The score less the late penalty (never below 0)."""
+        return round(max(0.0, self.score - self.late_penalty), 4)
 
     @property
     def max_score(self) -> float:
@@ -147,11 +158,14 @@ class Result:
         return {"student": self.student, "assignment": self.assignment, "status": self.status.value,
                 "cells": [c.to_dict() for c in self.cells], "score": self.score, "max_score": self.max_score,
                 "flags": list(self.flags), "notes": list(self.notes), "seconds": self.seconds,
-                "retried": self.retried, "key": self.key, "sandboxed": self.sandboxed, "judge_seconds": self.judge_seconds}
+                "retried": self.retried, "key": self.key, "sandboxed": self.sandboxed, "judge_seconds": self.judge_seconds,
+                "submitted_at": self.submitted_at, "late_days": self.late_days, "late_penalty": self.late_penalty,
+                "final_score": self.final_score}
 
     @classmethod
     def from_dict(cls, data: dict) -> Result:
         return cls(data["student"], data["assignment"], Status(data["status"]),
                    [CellResult.from_dict(c) for c in data["cells"]], list(data.get("flags", [])),
                    list(data.get("notes", [])), float(data.get("seconds", 0.0)), data.get("retried"),
-                   data.get("key", ""), bool(data.get("sandboxed", True)), float(data.get("judge_seconds", 0.0)))
+                   data.get("key", ""), bool(data.get("sandboxed", True)), float(data.get("judge_seconds", 0.0)),
+                   data.get("submitted_at"), int(data.get("late_days", 0)), float(data.get("late_penalty", 0.0)))

@@ -69,4 +69,10 @@ def release(course: Course, assignment: str) -> Path:
     problems = check_release(released)
     if problems:
         raise RuntimeError("the release is not safe to hand out:\n  " + "\n  ".join(problems))
+    policy = course.late_policy(assignment)
+    if policy is not None:  # the deadline as nbgrader's due date (the formgrader shows it)
+        from course_lib.grading.gradebook import open_gradebook, set_duedate
+
+        with open_gradebook(course.db_url) as gb:
+            set_duedate(gb, assignment, policy)
     return released.parent

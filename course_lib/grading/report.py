@@ -46,7 +46,7 @@ def grade_table(results: list[Result], width: int = WIDTH) -> str:
     labels = [f"Q{i}" for i in range(1, len(cells) + 1)]
     students = [_short(r.student, STUDENT_COLUMN) for r in results]
     scores = [[f"{c.score:g}" for c in r.cells] for r in results]
-    totals = [f"{r.score:g}/{r.max_score:g}" for r in results]
+    totals = [f"{r.final_score:g}/{r.max_score:g}" for r in results]
     statuses = [r.status.value + (" *" if r.flags or r.notes else "") for r in results]
     w_student = max(len("student"), *map(len, students))
     w_cells = [max(len(label), *(len(s[i]) for s in scores if i < len(s))) for i, label in enumerate(labels)]
@@ -103,11 +103,13 @@ def csv_text(results: list[Result]) -> str:
     cells = [c.grade_id for c in results[0].cells] if results else []
     handle = io.StringIO(newline="")
     writer = csv.writer(handle)
-    writer.writerow(["student", "assignment", "status", *cells, "total", "max", "flagged", "flags", "notes"])
+    writer.writerow(["student", "assignment", "status", *cells, "total", "max", "late_penalty", "submitted_at", "flagged",
+                     "flags", "notes"])
     for r in results:
         by_id = {c.grade_id: c.score for c in r.cells}
         writer.writerow([r.student, r.assignment, r.status.value, *(by_id.get(c, 0.0) for c in cells),
-                         r.score, r.max_score, int(bool(r.flags)), " | ".join(r.flags), " | ".join(r.notes)])
+                         r.final_score, r.max_score, r.late_penalty, r.submitted_at or "", int(bool(r.flags)),
+                         " | ".join(r.flags), " | ".join(r.notes)])
     return handle.getvalue()
 
 
@@ -139,11 +141,11 @@ def summary_text(assignment: str, rows: list[Result], run=None) -> str:
     lines.append(counts + (f", {without} without a gradable submission (0 points)" if without else ""))
     if rows and handed:
         max_score = rows[0].max_score
-        totals = [r.score for r in handed]
+        totals = [r.final_score for r in handed]
         lines.append(f"total (of {_number(max_score)}) over the {len(handed)} submissions: mean {_number(statistics.mean(totals))}, "
                      f"median {_number(statistics.median(totals))}, min {_number(min(totals))}, max {_number(max(totals))}")
         if without:
-            everyone = [r.score for r in rows]
+            everyone = [r.final_score for r in rows]
             lines.append(f"  counting the {without} without one as 0: mean {_number(statistics.mean(everyone))}, "
                          f"median {_number(statistics.median(everyone))}")
         lines.append("per question (over the submissions; students: score: count):")

@@ -33,6 +33,7 @@ BAD_ID_RULE = "a student id may only hold letters, digits and _ . @ -"
 class Submission:
     student: str
     path: Path
+    timestamp: str | None = None  # nbgrader's timestamp.txt next to the notebook (as submitted), if any
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,17 @@ def _hidden(name: str) -> bool:
 def _listing(paths: list[Path], root: Path, limit: int = 6) -> str:
     names = [str(p.relative_to(root)) + ("/" if p.is_dir() else "") for p in paths]
     return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _timestamp(folder: Path, notebook: Path) -> str | None:
+    """The text of nbgrader's ``timestamp.txt`` of a ``<student>/<assignment>/`` submission
+    (a flat ``<student>.ipynb`` has none)."""
+    if notebook.parent == folder:
+        return None
+    try:
+        return (notebook.parent / "timestamp.txt").read_text().strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def scan_submissions(folder: Path, assignment: str) -> Scan:
@@ -132,7 +144,7 @@ def scan_submissions(folder: Path, assignment: str) -> Scan:
         else:
             scan.entries.append(Entry(student, status, "; ".join(reasons)))
     scan.entries.sort(key=lambda e: e.student)
-    scan.submissions = [Submission(student, found[student]) for student in sorted(found)]
+    scan.submissions = [Submission(student, found[student], _timestamp(folder, found[student])) for student in sorted(found)]
     if not scan.submissions:
         hint = ""
         nested = sorted({p.parents[2] for p in folder.glob(f"*/*/{assignment}/*.ipynb")})
