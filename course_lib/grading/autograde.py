@@ -131,13 +131,16 @@ def _grade_in_pool(tasks: list[Task], jobs: int, results: dict, writer: Gradeboo
     return broken
 
 
-def prepare_sandbox(out: Path, memory: int) -> tuple[Path, Path]:
-    """The student's course_lib tree (no solutions, no judges) and the sandbox kernelspec folder."""
+def prepare_sandbox(out: Path, memory: int, kernelspec: bool = True) -> tuple[Path, Path]:
+    """The student's course_lib tree (no solutions, no judges) and the sandbox kernelspec folder
+    (left unwritten with ``kernelspec=False``: a cluster's workers write their own)."""
     tree = out / "_sandbox" / "tree"
     copy_student_package(REPO_ROOT / "course_lib", tree)
     # Compiled once here: the sandbox mounts the tree read-only, where no kernel could cache it.
     compileall.compile_dir(str(tree), quiet=1)
-    kernels = write_kernelspec(out / "_sandbox" / "kernels", memory)
+    kernels = out / "_sandbox" / "kernels"
+    if kernelspec:
+        write_kernelspec(kernels, memory)
     return tree, kernels
 
 
@@ -286,7 +289,8 @@ def run_autograde(
     out.mkdir(parents=True, exist_ok=True)
     _remove_partial_writes(out, course.nbgrader_dir / "autograded", assignment)
     kill = KillSwitch(os.environ.get(KILL_AT))
-    tree, kernels = prepare_sandbox(out, settings.memory)
+    # With --cluster the kernels start on the workers, each with its own kernelspec and font list.
+    tree, kernels = prepare_sandbox(out, settings.memory, kernelspec=not settings.cluster)
     common = _sha(source.read_bytes(), release.read_bytes(), judge.read_bytes(), _pipeline_code(),
                   json.dumps(asdict(settings) | {"jobs": 0, "cluster": None}).encode())
     data_dir = os.environ.get("COURSE_LIB_DATA", str(REPO_ROOT / "data"))
