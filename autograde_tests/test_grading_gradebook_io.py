@@ -124,3 +124,22 @@ def test_a_written_result_has_the_rows_nbgrader_makes_in_one_transaction(course)
         assert {g: x.auto_score for g, x in grades.items()} == {"cce_tests": 0.0, "softmax_tests": 3.0, "mean_accuracy_tests": 0.0}
         assert [g for g, x in grades.items() if x.needs_manual_grade] == ["cce_tests"]
         assert gb.find_submission("tiny", "lin").score == 4.5  # the manual 1.5 counts, as in the formgrader
+
+
+def test_a_new_gradebook_has_the_schema_and_stamp_nbgrader_gives_it(course, tmp_path):
+    """open_gradebook creates a new database in-process (no ``alembic`` subprocess) with the
+    tables and alembic revision nbgrader's own creation gives it (the release's gradebook)."""
+    import sqlite3
+
+    from course_lib.grading.gradebook import create_gradebook, open_gradebook
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    open_gradebook(url).close()
+
+    def schema(path):
+        with sqlite3.connect(path) as connection:
+            return (sorted(connection.execute("SELECT type, name, sql FROM sqlite_master").fetchall()),
+                    connection.execute("SELECT version_num FROM alembic_version").fetchall())
+
+    assert schema(tmp_path / "new.db") == schema(course.gradebook)
+    assert create_gradebook(url) is False  # a database with tables is left as it is
