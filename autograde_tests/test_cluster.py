@@ -12,18 +12,21 @@ import time
 import pytest
 from nbgrader.api import Gradebook
 
-from course_lib.grading.autograde import Settings, autograde
-from course_lib.grading.cluster import ClusterError, open_client
+from course_lib.grading.autograde import Settings, autograde, run_autograde
+from course_lib.grading.cluster import Bundle, ClusterError, _unpacked, open_client
 from course_lib.grading.course import use_tool_env
 from course_lib.grading.release import release
 
 from grading_fixtures import EXAMPLES, SETTINGS, course_for, expected_scores
 from servers import dask_cluster, require_dask
 
-# Mixes of the fixture's examples: right, wrong, slow, hostile, unreadable.
-MIX = ["reference", "untouched", "mistake_cce_mean_over_entries", "mistake_softmax_wrong_axis", "adv_invalid_json",
-       "adv_huge_output", "adv_deleted_test_cell", "adv_read_hidden_tests", "adv_sys_exit", "adv_monkeypatch_numpy"]
-SOME = ["reference", "untouched", "adv_infinite_loop", "adv_os_exit", "mistake_cce_no_clip", "adv_memory_bomb"]
+# Mixes of the fixture's examples (every example's verdict on the local pool is
+# test_grading_autograde's): right, wrong, unreadable, a message over the limit, a deleted test
+# cell, a hunt for the hidden tests (the worker's bundle holds the judge), a kernel that exits;
+# then, for the killed worker, one that runs over time (so a task is running when the worker dies).
+MIX = ["reference", "mistake_cce_mean_over_entries", "adv_invalid_json", "adv_huge_output", "adv_deleted_test_cell",
+       "adv_read_hidden_tests", "adv_sys_exit"]
+SOME = ["reference", "adv_infinite_loop", "adv_os_exit", "mistake_cce_no_clip"]
 
 
 def _verdicts(results):
@@ -66,7 +69,8 @@ def test_the_cluster_grades_as_the_local_pool_does(cluster, tmp_path):
     names = MIX
     course, submissions = _course(tmp_path, names)
     out = tmp_path / "out"
-    results = autograde(course, "tiny", submissions, out=out, settings=Settings(**{**SETTINGS.__dict__, "cluster": address}), progress=False)
+    run = run_autograde(course, "tiny", submissions, out=out, settings=Settings(**{**SETTINGS.__dict__, "cluster": address}), progress=False)
+    results = run.results
     assert _verdicts(results) == {s: (scores, {g: f for g, f in failed.items()}) for s, (scores, failed) in _expected(names).items()}
     students, scores = _rows(course)
     assert students == sorted(names)
@@ -74,6 +78,14 @@ def test_the_cluster_grades_as_the_local_pool_does(cluster, tmp_path):
     for name in names:  # written by the client, where local grading writes them
         assert (out / "results" / f"{name}.json").is_file()
         assert (out / "feedback" / f"{name}.html").is_file()
+        graded = out / "autograded" / name / "tiny.ipynb"
+        if name != "adv_invalid_json":  # the formgrader's copy: the graded notebook, sent once by the worker
+            assert (course.nbgrader_dir / "autograded" / name / "tiny" / "tiny.ipynb").read_bytes() == graded.read_bytes()
+    # Where the time went, summed over the tasks: every task's grading and its worker's share.
+    timings = run.cluster
+    assert (timings.tasks, timings.slots) == (len(names), 2)
+    assert 0 < timings.grade < timings.worker and timings.wall > 0 and timings.write > 0
+    assert not (out / "_sandbox" / "kernels").exists()  # the workers start the kernels: the client builds no kernelspec
     # The workers' own copies live in their temp folders, never in the run's output folder.
     assert not list(out.rglob("*.tmp"))
 
@@ -111,3 +123,32 @@ def test_an_unreachable_or_malformed_cluster_is_named():
         open_client("local:two")
     with pytest.raises(ClusterError, match="could not reach the Dask scheduler at tcp://127.0.0.1:1"):
         open_client("tcp://127.0.0.1:1", timeout="2s")
+
+
+def test_the_workers_of_one_machine_unpack_a_bundle_once(tmp_path, monkeypatch):
+    """Four tasks starting at once on one machine: one unpacks the bundle (tree compiled, the
+    kernelspec with its font list), the others wait for its copy; no staging folder is left."""
+    import hashlib
+    import io
+    import tarfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, text in (("tree/course_lib/__init__.py", b""), ("data/README.md", b"data"), ("source.ipynb", b"{}")):
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text))
+    archive = buffer.getvalue()
+    bundle = Bundle(hashlib.sha256(archive).hexdigest(), "code", archive)
+    with ThreadPoolExecutor(4) as pool:
+        copies = list(pool.map(lambda _: _unpacked(bundle, 2 * 1024**3), range(4)))
+    assert sorted(unpacked for _, unpacked in copies) == [False, False, False, True]
+    folder = copies[0][0]
+    assert {c for c, _ in copies} == {folder} and (folder / "ready").read_text() == bundle.digest
+    assert list((folder / "tree" / "course_lib").rglob("*.pyc")) and (folder / "kernels").is_dir()
+    assert sorted(p.name for p in folder.parent.iterdir()) == sorted([bundle.digest, f"{bundle.digest}.lock"])

@@ -78,3 +78,68 @@ def test_the_roster_reads_a_file_without_a_header(course, tmp_path):
     roster.write_text("\ufeffzoe,Zoe,Zed,zoe@uni.edu\n\nyan,Yan,,\n")
     assert read_roster(roster) == [{"id": "zoe", "first_name": "Zoe", "last_name": "Zed", "email": "zoe@uni.edu"},
                                    {"id": "yan", "first_name": "Yan", "last_name": "", "email": ""}]
+
+
+def _rows_of(gb, student: str) -> tuple[list, list]:
+    """(grade cell name, cell type) of the student's Grade rows and of their Comment rows."""
+    from nbgrader.api import BaseCell, Comment, Grade, SubmittedAssignment, SubmittedNotebook
+
+    def rows(model):
+        return sorted(gb.db.query(BaseCell.name, BaseCell.type).join(model, model.cell_id == BaseCell.id)
+                      .join(SubmittedNotebook, SubmittedNotebook.id == model.notebook_id)
+                      .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
+                      .filter(SubmittedAssignment.student_id == student).all())
+
+    return rows(Grade), rows(Comment)
+
+
+def test_a_written_result_has_the_rows_nbgrader_makes_in_one_transaction(course):
+    """A result is written in one transaction of a few statements (counted with SQLAlchemy's
+    events), with the same Grade and Comment rows nbgrader's own add_submission makes; writing
+    it again updates the scores in place; a human's manual score is kept and still counts."""
+    from sqlalchemy import event
+
+    from course_lib.grading.gradebook import GradebookWriter
+
+    with Gradebook(course.db_url) as gb:
+        gb.update_or_create_student("nb_made")
+        gb.add_submission("tiny", "nb_made")
+        writer = GradebookWriter(gb)
+        writer.write(result("warmup", {"cce_tests": 2.0, "softmax_tests": 3.0, "mean_accuracy_tests": 1.0}))  # reads the cells once
+        counts = {"statements": 0, "commits": 0}
+        event.listen(gb.engine, "before_cursor_execute", lambda *a: counts.__setitem__("statements", counts["statements"] + 1))
+        event.listen(gb.engine, "commit", lambda *a: counts.__setitem__("commits", counts["commits"] + 1))
+        writer.write(result("lin", {"cce_tests": 2.0, "softmax_tests": 0.0, "mean_accuracy_tests": 1.0}))
+        # nbgrader's own calls take 17 statements and 3 commits for a new student's result.
+        assert counts["commits"] == 1 and counts["statements"] <= 6, counts
+        assert _rows_of(gb, "lin") == _rows_of(gb, "nb_made") and _rows_of(gb, "lin")[1], "no Comment rows mirrored"
+        counts.update(statements=0, commits=0)
+        writer.write(result("lin", {"cce_tests": 0.0, "softmax_tests": 3.0, "mean_accuracy_tests": 1.0}))
+        assert counts == {"statements": 3, "commits": 1}  # read, update the grades, flag the notebook
+        gb.find_grade("cce_tests", "tiny", "tiny", "lin").manual_score = 1.5
+        gb.db.commit()
+        writer.write(result("lin", {"cce_tests": 0.0, "softmax_tests": 3.0, "mean_accuracy_tests": 0.0}))
+        gb.db.expire_all()
+        grades = {g: gb.find_grade(g, "tiny", "tiny", "lin") for g in POINTS}
+        assert {g: x.auto_score for g, x in grades.items()} == {"cce_tests": 0.0, "softmax_tests": 3.0, "mean_accuracy_tests": 0.0}
+        assert [g for g, x in grades.items() if x.needs_manual_grade] == ["cce_tests"]
+        assert gb.find_submission("tiny", "lin").score == 4.5  # the manual 1.5 counts, as in the formgrader
+
+
+def test_a_new_gradebook_has_the_schema_and_stamp_nbgrader_gives_it(course, tmp_path):
+    """open_gradebook creates a new database in-process (no ``alembic`` subprocess) with the
+    tables and alembic revision nbgrader's own creation gives it (the release's gradebook)."""
+    import sqlite3
+
+    from course_lib.grading.gradebook import create_gradebook, open_gradebook
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    open_gradebook(url).close()
+
+    def schema(path):
+        with sqlite3.connect(path) as connection:
+            return (sorted(connection.execute("SELECT type, name, sql FROM sqlite_master").fetchall()),
+                    connection.execute("SELECT version_num FROM alembic_version").fetchall())
+
+    assert schema(tmp_path / "new.db") == schema(course.gradebook)
+    assert create_gradebook(url) is False  # a database with tables is left as it is

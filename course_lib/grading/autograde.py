@@ -29,7 +29,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from course_lib.grading.course import REPO_ROOT, Course, read_notebook, use_tool_env
-from course_lib.grading.gradebook import open_gradebook, set_duedate, write_gradebook
+from course_lib.grading.gradebook import GradebookWriter, open_gradebook, set_duedate
 from course_lib.grading.pipeline import NO_SANDBOX_NOTE, grade_submission, graded_cells, with_late_policy, zero_result
 from course_lib.grading.record import atomic_write, read_result, result_path
 from course_lib.grading.records import CellLimits, CellResult, CellStatus, Result, Status, Task
@@ -112,7 +112,7 @@ def _die_with_grader(grader: int) -> None:
         os._exit(1)
 
 
-def _grade_in_pool(tasks: list[Task], jobs: int, results: dict, gb, bar, kill: KillSwitch) -> list[Task]:
+def _grade_in_pool(tasks: list[Task], jobs: int, results: dict, writer: GradebookWriter, bar, kill: KillSwitch) -> list[Task]:
     """Grade ``tasks`` in one pool of ``jobs`` workers; returns the tasks of a broken pool."""
     broken = []
     with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))), mp_context=get_context("spawn"),
@@ -126,19 +126,22 @@ def _grade_in_pool(tasks: list[Task], jobs: int, results: dict, gb, bar, kill: K
                 broken.append(task)
                 continue
             results[task.student] = result
-            write_gradebook(gb, result, kill)
+            writer.write(result, kill)
             kill.at("recorded")
             bar.update(1)
     return broken
 
 
-def prepare_sandbox(out: Path, memory: int) -> tuple[Path, Path]:
-    """The student's course_lib tree (no solutions, no judges) and the sandbox kernelspec folder."""
+def prepare_sandbox(out: Path, memory: int, kernelspec: bool = True) -> tuple[Path, Path]:
+    """The student's course_lib tree (no solutions, no judges) and the sandbox kernelspec folder
+    (left unwritten with ``kernelspec=False``: a cluster's workers write their own)."""
     tree = out / "_sandbox" / "tree"
     copy_student_package(REPO_ROOT / "course_lib", tree)
     # Compiled once here: the sandbox mounts the tree read-only, where no kernel could cache it.
     compileall.compile_dir(str(tree), quiet=1)
-    kernels = write_kernelspec(out / "_sandbox" / "kernels", memory)
+    kernels = out / "_sandbox" / "kernels"
+    if kernelspec:
+        write_kernelspec(kernels, memory)
     return tree, kernels
 
 
@@ -155,6 +158,7 @@ class Run:
     reused: int = 0
     ignored: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
+    cluster: object | None = None  # grading/cluster.py's ClusterTimings of a --cluster run
 
     @property
     def graded(self) -> int:
@@ -300,13 +304,14 @@ def run_autograde(
     out.mkdir(parents=True, exist_ok=True)
     _remove_partial_writes(out, course.nbgrader_dir / "autograded", assignment)
     kill = KillSwitch(os.environ.get(KILL_AT))
-    tree, kernels = prepare_sandbox(out, settings.memory)
+    # With --cluster the kernels start on the workers, each with its own kernelspec and font list.
+    tree, kernels = prepare_sandbox(out, settings.memory, kernelspec=not settings.cluster)
     policy = course.late_policy(assignment)
     late_policy = (policy.deadline.isoformat(), policy.per_day) if policy else None
     common = _sha(source.read_bytes(), release.read_bytes(), judge.read_bytes(), _pipeline_code(),
                   json.dumps(asdict(settings) | {"jobs": 0, "cluster": None, "late": late_policy}).encode())
     data_dir = os.environ.get("COURSE_LIB_DATA", str(REPO_ROOT / "data"))
-    tasks, results = [], {}
+    tasks, results, timings = [], {}, None
     for sub in submissions:
         submitted_at = submission_time(sub)
         key = _sha(common.encode(), sub.path.read_bytes(), str(submitted_at).encode())
@@ -328,8 +333,9 @@ def run_autograde(
     cells = graded_cells(read_notebook(source))
     with open_gradebook(course.db_url) as gb:
         set_duedate(gb, assignment, policy)
+        writer = GradebookWriter(gb)  # one connection and one read of the assignment's cells for the run
         for result in results.values():
-            write_gradebook(gb, result, kill)
+            writer.write(result, kill)
         # A broken pool (a worker that died) breaks every future of it: those submissions are
         # graded again, each in a pool of its own, so only the one that kills its worker again
         # gets the zero, never a classmate graded alongside it.
@@ -339,21 +345,21 @@ def run_autograde(
 
             def arrived(task: Task, result: Result) -> None:
                 results[task.student] = result
-                write_gradebook(gb, result)
+                writer.write(result)
                 bar.update(1)
 
-            grade_on_cluster(settings.cluster, pending, hashlib.sha256(_pipeline_code()).hexdigest(), arrived)
+            timings = grade_on_cluster(settings.cluster, pending, hashlib.sha256(_pipeline_code()).hexdigest(), arrived)
             pending = []
         while pending:
             broken = []
             for group in ([[t] for t in pending] if alone else [pending]):
-                broken += _grade_in_pool(group, settings.jobs, results, gb, bar, kill)
+                broken += _grade_in_pool(group, settings.jobs, results, writer, bar, kill)
             if alone:
                 for task in broken:
                     result = zero_result(task, Status.ERROR, "the grader's worker crashed twice on this submission")
                     atomic_write(result_path(out, task.student), json.dumps(result.to_dict(), indent=1))
                     results[task.student] = result
-                    write_gradebook(gb, result, kill)
+                    writer.write(result, kill)
                     kill.at("recorded")
                     bar.update(1)
                 broken = []
@@ -366,6 +372,6 @@ def run_autograde(
     rows += others
     rows.sort(key=lambda r: r.student)
     stale = _move_stale(out, set(results))
-    run = Run(assignment, out, ordered, rows, reused, ignored, stale)
+    run = Run(assignment, out, ordered, rows, reused, ignored, stale, timings)
     write_reports(out, assignment, rows, run=run, kill=kill)
     return run
