@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -74,9 +75,21 @@ def sandboxed_processes(scratch: Path) -> list[str]:
     return found
 
 
+# The killed graders' TMPDIR, where their kernels' folders go (a sandbox process names it on its
+# command line); under /tmp and open to the sandbox's unprivileged uid, as /tmp itself is.
+SCRATCH = Path(tempfile.gettempdir()) / f"course-lib-crash-{os.getpid()}"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _scratch():
+    SCRATCH.mkdir(exist_ok=True)
+    SCRATCH.chmod(0o755)
+    yield
+    shutil.rmtree(SCRATCH, ignore_errors=True)
+
+
 def start(script: Path, course: Course, folder: Path, out: Path, kill_at: str | None = None) -> subprocess.Popen:
-    scratch = script.parent / "tmp"  # the kernels' folders: a sandbox process names it on its command line
-    scratch.mkdir(exist_ok=True)
+    scratch = SCRATCH
     env = {k: v for k, v in os.environ.items() if k != KILL_AT} | ({KILL_AT: kill_at} if kill_at else {}) | {"TMPDIR": str(scratch)}
     log = open(script.with_suffix(".log"), "w")
     return subprocess.Popen([sys.executable, str(script), str(course.build), str(folder), str(out)], env=env,
@@ -86,7 +99,7 @@ def start(script: Path, course: Course, folder: Path, out: Path, kill_at: str | 
 def finish(process: subprocess.Popen, log: Path) -> int:
     """The grader's exit code; its workers and every sandboxed kernel (bwrap starts each in a
     session of its own, outside the grader's process group) must die with it (none may linger)."""
-    scratch = log.parent / "tmp"
+    scratch = SCRATCH
     try:
         process.wait(timeout=300)
     finally:
