@@ -22,6 +22,14 @@ SETTINGS = Settings(jobs=2, cell_timeout=5, budget=30)
 # The course's notebooks train models in some cells: more than the course default limits (20 s a
 # cell, 120 s a notebook), since CI grades them while other tests load its two cores.
 COURSE_SETTINGS = Settings(jobs=2, cell_timeout=45, budget=300)
+# layers trains nothing heavy: the course default of 20 s a cell, so that its two loop attacks
+# (an endless loop, one that ignores the interrupt) end sooner in each of the runs that grade it.
+LAYERS_SETTINGS = Settings(jobs=2, cell_timeout=20, budget=300)
+
+
+def settings_for(assignment: str) -> Settings:
+    """The limits the examples of ``assignment`` are graded with (their expected.json holds)."""
+    return {"tiny": SETTINGS, "layers": LAYERS_SETTINGS}.get(assignment, COURSE_SETTINGS)
 
 
 def course_for(assignment: str, build: Path) -> Course:
@@ -81,7 +89,7 @@ def grade_examples(tmp_path_factory, assignment: str, nbgrader_layout: bool, set
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, target)
     out = build / "grading"
-    results = autograde(course, assignment, submissions, out=out, settings=settings or (SETTINGS if assignment == "tiny" else COURSE_SETTINGS), progress=False)
+    results = autograde(course, assignment, submissions, out=out, settings=settings or settings_for(assignment), progress=False)
     return GradedRun(assignment, course, submissions, out, results)
 
 

@@ -15,7 +15,7 @@ from course_lib.grading.demos import DEMO_TAG, SKIPPED_SOURCE, check_demo_cells,
 from course_lib.grading.release import release
 from course_lib.grading.restore import rebuild
 
-from grading_fixtures import COURSE_SETTINGS, EXAMPLES, grade_examples, verdict_differences
+from grading_fixtures import EXAMPLES, grade_examples, settings_for, verdict_differences
 
 COURSE = ("layers", "softmax_toy", "mnist_softmax", "mlp_backprop")
 
@@ -116,7 +116,7 @@ def test_a_student_cannot_tag_a_cell_of_theirs_or_of_the_course_out_of_the_run()
 def test_every_example_gets_the_same_verdicts_with_every_cell_run(tmp_path_factory, assignment):
     """The proof that skipping changes nothing: the suite's main run (test_grading_autograde)
     skips the demo-only cells and must match expected.json; this run runs them all."""
-    settings = Settings(**{**COURSE_SETTINGS.__dict__, "skip_demos": False})
+    settings = Settings(**{**settings_for(assignment).__dict__, "skip_demos": False})
     run = grade_examples(tmp_path_factory, assignment, nbgrader_layout=True, settings=settings)
     differ = verdict_differences(run)
     assert not differ, differ

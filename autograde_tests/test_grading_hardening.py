@@ -14,7 +14,7 @@ from course_lib.grading.course import REPO_ROOT
 from course_lib.grading.pipeline import grade_submission
 from course_lib.grading.records import CellLimits, Task
 
-from grading_fixtures import COURSE_SETTINGS, EXAMPLES
+from grading_fixtures import EXAMPLES, LAYERS_SETTINGS
 
 
 def _cells(run, student):
@@ -182,7 +182,7 @@ def test_5_layers_loops_exits_and_memory_bombs_cost_only_their_part(layers_run, 
 
 def test_sigint_ignoring_loop_names_the_cells_own_limit(layers_run):
     notes = " ".join(layers_run.by_student["adv_sigint_ignoring_loop"].notes)
-    assert f"over the {COURSE_SETTINGS.cell_timeout:.0f} s limit and ignored the interrupt" in notes, notes
+    assert f"over the {LAYERS_SETTINGS.cell_timeout:.0f} s limit and ignored the interrupt" in notes, notes
 
 
 def test_layers_correct_answers_keep_their_points_despite_stderr_output_and_metadata(layers_run):
