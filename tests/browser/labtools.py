@@ -28,6 +28,10 @@ ARTIFACTS = Path(os.environ.get("COURSE_LIB_ARTIFACTS", ROOT / "artifacts")) / "
 SERVER_START_TIMEOUT = 90.0
 # Playwright's default waits, in milliseconds: kernels and nbgrader run real code on 2 cores.
 DEFAULT_TIMEOUT_MS = 60_000
+if expect is not None:
+    # `expect(...)` keeps its own 5 s default apart from the context's; JupyterLab's first
+    # page load alone can take longer while the other test worker grades.
+    expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
 
 
 def free_port() -> int:
