@@ -1,20 +1,49 @@
-"""Session fixtures: one real autograde run per assignment over all its shipped examples."""
+"""Session fixtures: one real autograde run per assignment over all its shipped examples,
+shared by the test workers of one pytest session."""
 from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pickle
 
 import pytest
 
 from grading_fixtures import grade_examples
 
 
+@contextlib.contextmanager
+def _locked(path):
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory):
-    """``graded(assignment)``: the (cached) run over the assignment's examples; the fixture
-    `tiny` as a flat folder, the course's notebooks in nbgrader's submitted/ layout."""
+    """``graded(assignment)``: the run over the assignment's examples (the fixture `tiny` as a
+    flat folder, the course's notebooks in nbgrader's submitted/ layout). Graded once per pytest
+    session: the first xdist worker to ask grades under a file lock, the others wait and read
+    its run. Tests read it and never change it (a test that regrades works on a copy)."""
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist every worker's temporary folder sits in the session's own folder.
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "graded-examples"
+    shared.mkdir(exist_ok=True)
     runs = {}
 
     def get(assignment: str):
         if assignment not in runs:
-            runs[assignment] = grade_examples(tmp_path_factory, assignment, nbgrader_layout=assignment != "tiny")
+            saved = shared / f"{assignment}.pickle"
+            with _locked(shared / f"{assignment}.lock"):
+                if saved.is_file():
+                    runs[assignment] = pickle.loads(saved.read_bytes())
+                else:
+                    runs[assignment] = grade_examples(tmp_path_factory, assignment, nbgrader_layout=assignment != "tiny",
+                                                      build=shared / f"build_{assignment}")
+                    saved.write_bytes(pickle.dumps(runs[assignment]))
         return runs[assignment]
 
     return get

@@ -73,10 +73,15 @@ class GradedRun:
         self.by_student = {r.student: r for r in results}
 
 
-def grade_examples(tmp_path_factory, assignment: str, nbgrader_layout: bool, settings: Settings | None = None) -> GradedRun:
+def grade_examples(tmp_path_factory, assignment: str, nbgrader_layout: bool, settings: Settings | None = None,
+                   build: Path | None = None) -> GradedRun:
+    """One release and autograde run of every example of ``assignment`` in ``build`` (default: a
+    fresh temporary folder)."""
     if not (EXAMPLES / assignment).is_dir():
         pytest.skip(f"no examples for {assignment}")
-    build = tmp_path_factory.mktemp(f"build_{assignment}")
+    if build is None:
+        build = tmp_path_factory.mktemp(f"build_{assignment}")
+    build.mkdir(parents=True, exist_ok=True)
     course = course_for(assignment, build)
     try:
         course.source_notebook(assignment)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import re
+import shutil
 
 import pytest
 from nbgrader.api import Gradebook
@@ -12,7 +13,7 @@ from nbgrader.api import Gradebook
 from course_lib.grading.autograde import autograde
 from course_lib.grading.messages import MESSAGE_LIMIT
 
-from grading_fixtures import EXAMPLES, SETTINGS, expected_scores, hidden_lines, verdict_differences
+from grading_fixtures import EXAMPLES, SETTINGS, course_for, expected_scores, hidden_lines, verdict_differences
 
 
 ASSIGNMENTS = sorted(p.name for p in EXAMPLES.iterdir() if (p / "expected.json").is_file())
@@ -110,16 +111,22 @@ def test_tiny_feedback_names_the_hidden_check_in_words(tiny_run):
     assert "cce on the 2-sample example" in page
 
 
-def test_rerun_is_idempotent_and_an_interrupted_run_resumes(tiny_run):
+def test_rerun_is_idempotent_and_an_interrupted_run_resumes(tiny_run, tmp_path):
+    # On a copy of the shared run (build folder, gradebook and results alike).
+    build = tmp_path / "build"
+    shutil.copytree(tiny_run.course.build, build, symlinks=True)
+    course = course_for("tiny", build)
+    out = build / tiny_run.out.relative_to(tiny_run.course.build)
+    submissions = build / tiny_run.submissions.relative_to(tiny_run.course.build)
     # Simulate an interrupted run: two results were never written.
     for student in ("reference", "mistake_cce_no_clip"):
-        (tiny_run.out / "results" / f"{student}.json").unlink()
-    before = {p.name: p.stat().st_mtime_ns for p in (tiny_run.out / "results").glob("*.json")}
-    again = autograde(tiny_run.course, "tiny", tiny_run.submissions, out=tiny_run.out, settings=SETTINGS, progress=False)
-    after = {p.name: p.stat().st_mtime_ns for p in (tiny_run.out / "results").glob("*.json")}
+        (out / "results" / f"{student}.json").unlink()
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
+    again = autograde(course, "tiny", submissions, out=out, settings=SETTINGS, progress=False)
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
     regraded = {name for name in after if before.get(name) != after[name]}
     assert regraded == {"reference.json", "mistake_cce_no_clip.json"}
     assert [(r.student, r.score) for r in again] == [(r.student, r.score) for r in tiny_run.results]
-    with Gradebook(tiny_run.course.db_url) as gb:
+    with Gradebook(course.db_url) as gb:
         assert len(gb.assignment_submissions("tiny")) == len(tiny_run.results)
         assert len(gb.students) == len(tiny_run.results)

@@ -210,18 +210,20 @@ class NotebookRun:
         try:
             with _time_limit(TIME_LIMIT), self._quiet():
                 self._exec(variant.source(self.cells[start_index].source), variant.cell, namespace)
+                answer = lambda request, nonce: probe_codec.unpack(probe.answer(namespace, request), 1 << 28)
+                # As the pipeline does: each graded cell is judged right after the cells before it ran.
                 for i in range(start_index + 1, self.last_graded + 1):
                     meta = _meta(self.cells[i])
-                    if meta.get("solution") or (not meta.get("grade") and not is_demo(self.cells[i])):
+                    if meta.get("grade"):
+                        failed = [v for v in judge_cell(judge.cells[self.ids[i]], judge.reference, answer) if not v.passed]
+                        if failed and outcome.passed:
+                            outcome = Outcome(variant, False, self.ids[i], "judge", failed[0].mistake, failed[0].message)
+                        if failed and any(v.mistake == variant.mistake for v in failed):
+                            outcome.named = variant.mistake
+                        if not outcome.passed and outcome.named == variant.mistake:
+                            break  # failed, and named as expected: no later cell changes either
+                    elif meta.get("solution") or not is_demo(self.cells[i]):
                         self._exec(self.cells[i].source, self.ids[i], namespace)
-                answer = lambda request, nonce: probe_codec.unpack(probe.answer(namespace, request), 1 << 28)
-                graded = [self.ids[i] for i in range(start_index + 1, self.last_graded + 1) if _meta(self.cells[i]).get("grade")]
-                for grade_id in graded:
-                    failed = [v for v in judge_cell(judge.cells[grade_id], judge.reference, answer) if not v.passed]
-                    if failed and outcome.passed:
-                        outcome = Outcome(variant, False, grade_id, "judge", failed[0].mistake, failed[0].message)
-                    if failed and any(v.mistake == variant.mistake for v in failed):
-                        outcome.named = variant.mistake
         except _Timeout:
             outcome = Outcome(variant, False, variant.cell, "timeout", "timeout", f"took longer than {TIME_LIMIT:g} s")
         except BaseException as error:  # noqa: BLE001 - the variant's own cell failed to run

@@ -102,12 +102,50 @@ TOO_BIG_NOTE = (f"[the kernel sent a message over the {MESSAGE_LIMIT // 1024**2}
 
 class BoundedKernelClient(AsyncKernelClient):
     """A kernel client whose sockets drop a connection that sends a message over MESSAGE_LIMIT
-    bytes, before reading it (libzmq's ZMQ_MAXMSGSIZE)."""
+    bytes, before reading it (libzmq's ZMQ_MAXMSGSIZE), and that waits for a new kernel no
+    longer than it must."""
 
     def _context_default(self):
         context = super()._context_default()
         context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)
+        # The client connects before the kernel has bound its ipc sockets: retry every 10 ms, not 100.
+        context.setsockopt(zmq.RECONNECT_IVL, 10)
         return context
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        """jupyter_client's wait, without its last step (reading IOPub until it has been quiet
+        for 0.2 s, a fixed 0.2 s per kernel): nbclient skips every IOPub message whose parent
+        is not the cell it runs, so the kernel_info replies' status messages may stay queued."""
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                msg = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                pass
+            else:
+                if msg["msg_type"] == "kernel_info_reply":
+                    try:  # IOPub is connected once it delivers this request's status
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    wait_for_ready = _async_wait_for_ready
+
+
+class GradingKernelManager(AsyncKernelManager):
+    """A kernel manager that notices its killed kernel is gone within 10 ms (jupyter_client
+    polls every 100 ms, a tenth of a second per submission)."""
+
+    async def _async_wait(self, pollinterval: float = 0.01) -> None:
+        await super()._async_wait(pollinterval=min(pollinterval, 0.01))
 
 
 def _size(content: dict) -> int:
@@ -293,12 +331,12 @@ def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox,
         files = sorted(p for p in Path(workdir).iterdir() if p.is_file())
         config = prepare_kernel(run, sandbox.mounts, files, sandbox.limits, font_cache_files(Path(kernel_dir) / FONT_CACHE))
         cgroups = config.cgroups
-        km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
+        km = GradingKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
                                 ip=str(run / "kernel"), connection_file=str(run / "kernel.json"))
         km.cache_ports = False
         cwd, env = str(run), {"PATH": "/usr/local/bin:/usr/bin:/bin"}
     else:
-        km = AsyncKernelManager(kernel_name=PLAIN_KERNEL_NAME, kernel_spec_manager=specs)
+        km = GradingKernelManager(kernel_name=PLAIN_KERNEL_NAME, kernel_spec_manager=specs)
         cwd = str(workdir)
         if ports is not None:
             km.cache_ports = False  # otherwise the provisioner picks its own ports

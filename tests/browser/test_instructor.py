@@ -1,6 +1,6 @@
-"""An instructor in JupyterLab: the course's example submissions of the layers assignment are
-graded by the pipeline (its gradebook), then the formgrader, opened from nbgrader's menu, lists
-the assignment and every graded submission with the score the pipeline gave it."""
+"""An instructor in JupyterLab: example submissions of the layers assignment are graded by the
+pipeline (its gradebook), then the formgrader, opened from nbgrader's menu, lists the assignment
+and every graded submission with the score the pipeline gave it."""
 from __future__ import annotations
 
 import shutil
@@ -12,18 +12,24 @@ from .labtools import ROOT, expect
 pytestmark = pytest.mark.browser
 
 EXAMPLES = ROOT / "autograde_tests" / "examples" / "layers"
+# A class in small: full marks, nothing, partial credit of several kinds, a file that is not a
+# notebook, a restored test cell and a kernel that exits. (Every example's score is asserted by
+# autograde_tests; what is tested here is that the formgrader shows the pipeline's scores.)
+STUDENTS = ("reference", "untouched", "real_student", "mistake_cce_no_clip", "family_dense_outer",
+            "adv_invalid_json", "adv_deleted_test_cell", "adv_os_exit")
 
 
 @pytest.fixture(scope="module")
 def graded(layers_course):
-    """The shipped layers examples collected into the temporary course as nbgrader collects
+    """The STUDENTS' layers examples collected into the temporary course as nbgrader collects
     submissions (``submitted/<student>/layers/layers.ipynb``), then graded by the pipeline
     into the course's gradebook; returns the pipeline's results by student."""
     from course_lib.grading.autograde import Settings, autograde
 
-    examples = sorted(EXAMPLES.glob("*.ipynb"))
-    if not examples:
-        pytest.fail(f"no example submissions in {EXAMPLES}")
+    examples = [EXAMPLES / f"{student}.ipynb" for student in STUDENTS]
+    missing = [path.name for path in examples if not path.is_file()]
+    if missing:
+        pytest.fail(f"example submissions missing from {EXAMPLES}: {missing}")
     submitted = layers_course.course.nbgrader_dir / "submitted"
     for example in examples:
         folder = submitted / example.stem / "layers"
