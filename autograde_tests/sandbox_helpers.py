@@ -272,13 +272,17 @@ def attack_run(build: Path, settings: Settings = SETTINGS) -> AttackRun:
 
 
 def live_processes() -> list[tuple[int, int, str]]:
-    """(pid, uid, command line) of every process on the machine."""
+    """(pid, uid, command line) of every process on the machine that has not exited (a zombie,
+    dead and waiting for its parent, or for init when its sandbox was torn down, is left out)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            uid = int(next(line for line in open(f"/proc/{entry}/status") if line.startswith("Uid:")).split()[1])
+            status = open(f"/proc/{entry}/status").read().splitlines()
+            if any(line.startswith("State:") and line.split()[1] in ("Z", "X") for line in status):
+                continue
+            uid = int(next(line for line in status if line.startswith("Uid:")).split()[1])
             cmd = open(f"/proc/{entry}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
         except (OSError, StopIteration, ValueError):
             continue

@@ -2,7 +2,8 @@
 mlp_backprop) graded by course_lib's pipeline with 1 and 2 workers, with and without the
 sandbox, and by plain `nbgrader autograde` (one process per student), in the same run. Prints
 seconds per submission, what a submission costs beyond an empty notebook's kernel round trip
-(start, one empty cell, shutdown, through the same sandbox), and the ratios; with --main-job,
+(start, one empty cell, shutdown, through the same sandbox), and the ratios, with and without
+each worker starting its next submission's kernel ahead (grading/spare.py); with --main-job,
 the README's first command (`course-lib-grade demo`, fresh build folder) timed as well.
 
 Targets (issue 15): every graded notebook <= 1.5 s per submission beyond the kernel round trip;
@@ -61,9 +62,11 @@ def make_submissions(assignment: str, folder: Path, count: int) -> list[str]:
     return students
 
 
-def ours(course: Course, assignment: str, submitted: Path, out: Path, jobs: int, sandbox: bool = True) -> tuple[float, list]:
+def ours(course: Course, assignment: str, submitted: Path, out: Path, jobs: int, sandbox: bool = True,
+         prestart: bool = True) -> tuple[float, list]:
     start = time.perf_counter()
-    results = autograde(course, assignment, submitted, out=out, settings=Settings(jobs=jobs, sandbox=sandbox), progress=False)
+    results = autograde(course, assignment, submitted, out=out, settings=Settings(jobs=jobs, sandbox=sandbox, prestart=prestart),
+                        progress=False)
     return time.perf_counter() - start, results
 
 
@@ -129,15 +132,23 @@ def bench_assignment(course: Course, assignment: str, tmp: Path, args, trip: dic
     submitted = tmp / "submitted" / assignment
     students = make_submissions(assignment, submitted, args.n)
     sandboxed, bare, results = [], [], None
+    # The sandbox's cost: 1-worker runs with and without it, neither starting kernels ahead.
     for repeat in range(max(1, args.repeats)):
         for sandbox in ((True, False) if repeat % 2 == 0 else (False, True)):
-            seconds, got = ours(course, assignment, submitted, tmp / f"{assignment}-1w-{repeat}-{sandbox}", 1, sandbox=sandbox)
+            seconds, got = ours(course, assignment, submitted, tmp / f"{assignment}-1w-{repeat}-{sandbox}", 1, sandbox=sandbox,
+                                prestart=False)
             (sandboxed if sandbox else bare).append(seconds / args.n)
             results = results or got
             assert [r.score for r in got] == [r.score for r in results], f"{assignment}: the sandbox changed a score"
-    seconds, results2 = ours(course, assignment, submitted, tmp / f"{assignment}-2w", 2)
-    assert [r.score for r in results] == [r.score for r in results2], f"{assignment}: 1 and 2 workers disagree"
-    figures = {"1 worker": statistics.median(sandboxed), "2 workers": seconds / args.n,
+    timed = {}
+    for jobs in (1, 2):  # the default: each worker starts its next submission's kernel ahead
+        seconds, got = ours(course, assignment, submitted, tmp / f"{assignment}-{jobs}w-ahead", jobs)
+        assert [r.score for r in got] == [r.score for r in results], f"{assignment}: {jobs} worker(s), kernels ahead, disagree"
+        timed[jobs] = seconds / args.n
+    seconds, got = ours(course, assignment, submitted, tmp / f"{assignment}-2w", 2, prestart=False)
+    assert [r.score for r in got] == [r.score for r in results], f"{assignment}: 1 and 2 workers disagree"
+    figures = {"1 worker": timed[1], "2 workers": timed[2],
+               "1 worker, nothing ahead": statistics.median(sandboxed), "2 workers, nothing ahead": seconds / args.n,
                "1 worker, --no-sandbox": statistics.median(bare),
                "sandbox pairs": [a - b for a, b in zip(sandboxed, bare)],
                "judge": sum(r.judge_seconds for r in results) / args.n,
@@ -194,7 +205,8 @@ def main() -> None:
                 f = figures[assignment]
                 print(f"{assignment}: {args.n} submissions, 1 worker {f['1 worker']:.2f} s each, "
                       f"{f['beyond']:.2f} s beyond the round trip")
-        rows = ["1 worker", "2 workers", "1 worker, --no-sandbox"] + ([] if args.skip_plain else ["plain nbgrader"])
+        rows = ["1 worker", "2 workers", "1 worker, nothing ahead", "2 workers, nothing ahead",
+                "1 worker, --no-sandbox"] + ([] if args.skip_plain else ["plain nbgrader"])
         if figures:
             width = max(14, *(len(a) + 1 for a in figures))
             print(f"\nseconds per submission ({args.n} each)\n{'':24s}" + "".join(f"{a:>{width}s}" for a in figures))
@@ -204,6 +216,9 @@ def main() -> None:
                   + "   (target <= 1.5)")
             print(f"{'2-worker speed-up':24s}" + "".join(f"{f['1 worker'] / f['2 workers']:{width - 1}.2f}x" for f in figures.values())
                   + "   (target >= 1.7x)")
+            for jobs in ("1 worker", "2 workers"):
+                print(f"{'ahead gain, ' + jobs:24s}" + "".join(f"{f[jobs + ', nothing ahead'] / f[jobs]:{width - 1}.2f}x"
+                                                             for f in figures.values()))
             print(f"{'sandbox overhead':24s}" + "".join(f"{statistics.median(f['sandbox pairs']):{width}.2f}" for f in figures.values())
                   + "   (median of the pairs; target <= 0.3)")
             print(f"{'probe + judge share':24s}" + "".join(f"{f['judge'] / f['kernel']:{width}.0%}" for f in figures.values()))

@@ -68,6 +68,7 @@ class Settings:
     sandbox: bool = True  # False (--no-sandbox): the kernels run as the grader's own user, unisolated
     skip_demos: bool = True  # False: run the course's demo-only cells too (grading/demos.py)
     cluster: str | None = None  # a Dask scheduler (tcp://host:port) or local:N: one task per submission (grading/cluster.py)
+    prestart: bool = True  # each worker starts its next submission's kernel while it grades one (grading/spare.py)
 
     @property
     def limits(self) -> CellLimits:
@@ -309,7 +310,7 @@ def run_autograde(
     policy = course.late_policy(assignment)
     late_policy = (policy.deadline.isoformat(), policy.per_day) if policy else None
     common = _sha(source.read_bytes(), release.read_bytes(), judge.read_bytes(), _pipeline_code(),
-                  json.dumps(asdict(settings) | {"jobs": 0, "cluster": None, "late": late_policy}).encode())
+                  json.dumps(asdict(settings) | {"jobs": 0, "cluster": None, "prestart": None, "late": late_policy}).encode())
     data_dir = os.environ.get("COURSE_LIB_DATA", str(REPO_ROOT / "data"))
     tasks, results, timings = [], {}, None
     for sub in submissions:
@@ -328,6 +329,11 @@ def run_autograde(
             continue
         tasks.append(task)
     reused = len(results)
+    if not settings.cluster:
+        # Each pool worker starts its next submission's kernel while it grades one, except for
+        # the last submissions, which no other follows.
+        tasks = [replace(task, prestart=settings.prestart and index < len(tasks) - settings.jobs)
+                 for index, task in enumerate(tasks)]
     bar = tqdm(total=len(submissions), desc=f"autograde {assignment}", unit="nb", disable=not progress)
     bar.update(len(results))
     cells = graded_cells(read_notebook(source))
@@ -352,7 +358,7 @@ def run_autograde(
             pending = []
         while pending:
             broken = []
-            for group in ([[t] for t in pending] if alone else [pending]):
+            for group in ([[replace(t, prestart=False)] for t in pending] if alone else [pending]):
                 broken += _grade_in_pool(group, settings.jobs, results, writer, bar, kill)
             if alone:
                 for task in broken:

@@ -297,16 +297,20 @@ def run_graded_notebook(
     ports: list[int] | None = None,
     sandbox: Sandbox | None = None,
     after_graded: AfterGraded | None = None,
+    started: StartedKernel | None = None,
+    slot: int = 0,
 ) -> Execution:
     """Execute ``nb`` in place in a grading kernel; retry once on "Address already in use".
 
     With ``sandbox`` the kernel runs in its bwrap sandbox, whose working folder holds copies
     of ``workdir``'s files, and talks to the grader over ipc sockets (``env`` and ``ports`` are
-    not used: the sandbox sets the kernel's whole environment). Without it, the kernel runs as
-    the grader's user in ``workdir`` with ``env``, over TCP (``ports``, shell, iopub, stdin,
-    control, hb, fixes the first attempt's ports)."""
+    not used: the sandbox sets the kernel's whole environment): ``started``, a kernel started
+    ahead for the same sandbox and files, if it is alive, else a new one in uid ``slot``
+    (``started`` is closed either way). Without it, the kernel runs as the grader's user in
+    ``workdir`` with ``env``, over TCP (``ports``, shell, iopub, stdin, control, hb, fixes the
+    first attempt's ports)."""
     try:
-        return _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox, after_graded)
+        return _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox, after_graded, started, slot)
     except KernelStartError as error:
         if "Address already in use" not in error.log:
             raise
@@ -319,24 +323,91 @@ def run_graded_notebook(
         return execution
 
 
-def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox, after_graded) -> Execution:
-    execution = Execution()
-    specs = KernelSpecManager(kernel_dirs=[str(kernel_dir)])
-    scratch = None
+KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]
+
+
+@dataclass
+class StartedKernel:
+    """A sandboxed kernel whose process is started (it may still be booting): its manager, its
+    socket folder (``scratch``), its cgroups, the file its stderr goes to, ``key``, what it was
+    started for (kernel folder, mounts, limits, working files), and its uid ``slot``."""
+
+    km: AsyncKernelManager
+    scratch: Path
+    cgroups: list[str]
+    log: Path
+    key: tuple
+    slot: int = 0
+
+    def close(self) -> int:
+        """Kill the kernel and whatever is left of its sandbox; returns the processes killed
+        beyond the kernel's own."""
+        try:
+            if self.km.has_kernel:
+                run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:
+            pass
+        try:
+            return remove_cgroups(self.cgroups)
+        finally:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def sandbox_key(kernel_dir: Path, sandbox: Sandbox, files: list[Path]) -> tuple:
+    """What a sandboxed kernel is started for: one started for the same key may run any
+    submission of it (the working files by name and content)."""
+    import hashlib
+
+    return (str(Path(kernel_dir).resolve()), sandbox.mounts, sandbox.limits,
+            tuple(sorted((f.name, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files)))
+
+
+def start_sandboxed_kernel(kernel_dir: Path, sandbox: Sandbox, files: list[Path], log: Path | None = None,
+                           slot: int = 0) -> StartedKernel:
+    """Start a kernel in a fresh sandbox whose working folder holds copies of ``files``; its
+    stderr goes to ``log`` (default: a file in its socket folder). Returns once the process is
+    started, not once the kernel answers."""
+    # The socket folder: short (an ipc path has at most 107 bytes), fresh, bound into the sandbox.
+    scratch = Path(tempfile.mkdtemp(prefix="course-lib-kernel-"))
+    run = scratch / "run"
+    log = log or scratch / "kernel.log"
     cgroups: list[str] = []
-    if sandbox is not None:
-        # The socket folder: short (an ipc path has at most 107 bytes), fresh, bound into the sandbox.
-        scratch = Path(tempfile.mkdtemp(prefix="course-lib-kernel-"))
-        run = scratch / "run"
-        files = sorted(p for p in Path(workdir).iterdir() if p.is_file())
-        config = prepare_kernel(run, sandbox.mounts, files, sandbox.limits, font_cache_files(Path(kernel_dir) / FONT_CACHE))
+    try:
+        config = prepare_kernel(run, sandbox.mounts, files, sandbox.limits, font_cache_files(Path(kernel_dir) / FONT_CACHE),
+                                slot=slot)
         cgroups = config.cgroups
-        km = GradingKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
-                                ip=str(run / "kernel"), connection_file=str(run / "kernel.json"))
+        km = GradingKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]),
+                                  transport="ipc", ip=str(run / "kernel"), connection_file=str(run / "kernel.json"))
         km.cache_ports = False
-        cwd, env = str(run), {"PATH": "/usr/local/bin:/usr/bin:/bin"}
+        kernel = StartedKernel(km, scratch, cgroups, log, sandbox_key(kernel_dir, sandbox, files), slot)
+        with open(log, "w") as stream:
+            run_sync(km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(run),
+                                      env={"PATH": "/usr/local/bin:/usr/bin:/bin"}, stderr=stream, stdout=stream)
+        return kernel
+    except BaseException:
+        remove_cgroups(cgroups)
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
+def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox, after_graded,
+         started: StartedKernel | None = None, slot: int = 0) -> Execution:
+    execution = Execution()
+    kernel = None
+    if sandbox is not None:
+        files = sorted(p for p in Path(workdir).iterdir() if p.is_file())
+        if started is not None and started.key == sandbox_key(kernel_dir, sandbox, files) and _alive(started):
+            kernel = started  # started ahead for this sandbox and these files
+        else:
+            if started is not None:
+                slot = started.slot
+                started.close()
+            kernel = start_sandboxed_kernel(kernel_dir, sandbox, files, log=log_path, slot=slot)
+        km, cwd = kernel.km, str(kernel.scratch / "run")
     else:
-        km = GradingKernelManager(kernel_name=PLAIN_KERNEL_NAME, kernel_spec_manager=specs)
+        if started is not None:
+            started.close()
+        km = GradingKernelManager(kernel_name=PLAIN_KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]))
         cwd = str(workdir)
         if ports is not None:
             km.cache_ports = False  # otherwise the provisioner picks its own ports
@@ -347,18 +418,20 @@ def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox,
         error_on_timeout={"ename": "Timeout", "evalue": "the cell ran over its time limit", "traceback": []},
         startup_timeout=60, shutdown_kernel="immediate", record_timing=False,
         resources={"metadata": {"path": cwd}},
-        extra_arguments=["--HistoryManager.enabled=False"],
+        extra_arguments=list(KERNEL_ARGUMENTS),
     )
     start = time.monotonic()
+    kernel_log = kernel.log if kernel is not None else Path(log_path)
     try:
-        with open(log_path, "w") as log:
+        with open(log_path, "a" if kernel is not None else "w") as log:
             try:
-                client.start_new_kernel(env=env, stderr=log, stdout=log)
+                if kernel is None:
+                    client.start_new_kernel(env=env, stderr=log, stdout=log)
                 client.start_new_kernel_client()
                 run_sync(client.watch_channels)()
             except Exception as error:
                 log.flush()
-                text = Path(log_path).read_text(errors="replace")[-20_000:]
+                text = kernel_log.read_text(errors="replace")[-20_000:]
                 try:
                     run_sync(km.shutdown_kernel)(now=True)
                 except Exception:
@@ -379,12 +452,29 @@ def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox,
                 except Exception:
                     pass
     finally:
-        # Killing bwrap ends the sandbox's pid namespace; the cgroups catch anything else.
-        execution.leftovers = remove_cgroups(cgroups)
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        if kernel is not None:
+            if kernel.log != Path(log_path):  # a kernel started ahead wrote its stderr in its own folder
+                _append(Path(log_path), kernel.log)
+            # Killing bwrap ends the sandbox's pid namespace; the cgroups catch anything else.
+            execution.leftovers = kernel.close()
     execution.seconds = time.monotonic() - start
     return execution
+
+
+def _alive(kernel: StartedKernel) -> bool:
+    try:
+        return kernel.km.has_kernel and run_sync(kernel.km.is_alive)()
+    except Exception:
+        return False
+
+
+def _append(log_path: Path, kernel_log: Path) -> None:
+    """Add the head of what a kernel started ahead wrote to its stderr to the submission's log."""
+    try:
+        with open(kernel_log, "rb") as source, open(log_path, "ab") as target:
+            target.write(source.read(1024**2))
+    except OSError:
+        pass
 
 
 def _run_cells(client, km, nb, graded, limits, start, execution, after_graded) -> None:

@@ -2,7 +2,7 @@
 dumps, finding ``course_lib`` only in the student's tree (first on ``PYTHONPATH``).
 
 Run inside the sandbox (see ``sandbox.py``) or, with --no-sandbox, directly:
-``python kernel_main.py <memory bytes> [--processes=N] -f <connection file>``. Standard library and ipykernel
+``python kernel_main.py <memory bytes> [--processes=N] [--preload=a,b] -f <connection file>``. Standard library and ipykernel
 only: it must not import the grader's modules.
 """
 from __future__ import annotations
@@ -66,11 +66,19 @@ def main() -> None:
         # limit even when the grader is an ordinary user whose own processes share its uid.
         processes = int(sys.argv.pop(1).split("=", 1)[1])
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    preload = sys.argv.pop(1).split("=", 1)[1].split(",") if sys.argv[1].startswith("--preload=") else []
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # sys.path[0] is this script's folder: the student must not import the grader's modules by bare name.
     sys.path.pop(0)
     hide_editable_install()
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # The notebooks' own first imports, done before the kernel takes requests (no student code
+    # has run yet; the notebook's `import` then finds them loaded).
+    for module in filter(None, preload):
+        try:
+            __import__(module)
+        except Exception:  # noqa: BLE001 - the notebook's own import will say what is wrong
+            pass
     bound_messages()
     from ipykernel import kernelapp
 

@@ -4,9 +4,14 @@
 It reads what ``sandbox.prepare_kernel`` wrote next to the connection file, does the
 privileged steps (hands the socket folder to the sandbox uid, a private mount namespace making
 the Python installation reachable when it lies under an unreachable folder such as /root, joins
-the kernel's cgroups, sets the rlimits) and replaces itself with ``setpriv ... bwrap ...
-python kernel_main.py``. It runs once per submission, so it imports only what it uses
-(``marshal`` rather than ``json``, no dataclasses): a quarter of ``sandbox.py``'s start time.
+the kernel's cgroups, sets the rlimits, drops to the sandbox uid) and replaces itself with
+``bwrap ... python kernel_main.py``. It runs once per submission, so it imports only what it
+uses (``marshal`` rather than ``json``, no dataclasses): a quarter of ``sandbox.py``'s start time.
+
+It dies with the grading process that started it, from its first line to bwrap's own
+``--die-with-parent``: a parent-death signal, armed again after the uid change (which clears
+it), and a check that the parent is still the one that started it (it may have died before the
+signal was armed). A kernel started while its grader is being killed is never left behind.
 """
 import marshal
 import os
@@ -14,6 +19,7 @@ import sys
 
 CONFIG_NAME = "sandbox.marshal"  # written by sandbox.prepare_kernel next to the connection file
 CLONE_NEWNS = 0x00020000
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, SIGKILL = 1, 38, 9
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
 
 
@@ -37,6 +43,22 @@ def stage_mounts(stage: list) -> None:
         check(libc.mount(b"none", point.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, None), f"read-only {source}")
 
 
+def die_with(parent: int, libc) -> None:
+    """SIGKILL this process when ``parent`` (the grading process) dies; exit now if it is gone."""
+    libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def drop_to(uid: int, libc) -> None:
+    """Become ``uid`` (its own group, no supplementary groups) for good, no new privileges."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError("prctl(PR_SET_NO_NEW_PRIVS) failed")
+
+
 def set_limits(limits: dict, per_uid: bool) -> None:
     """The kernel's rlimits (inherited through setpriv and bwrap by every process inside)."""
     import resource
@@ -55,9 +77,13 @@ def set_limits(limits: dict, per_uid: bool) -> None:
 
 def launch(connection_file: str) -> None:
     """Start the kernel of ``connection_file`` in its sandbox (replaces this process)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
     run = os.path.dirname(os.path.abspath(connection_file))
     with open(os.path.join(run, CONFIG_NAME), "rb") as file:
         config = marshal.load(file)
+    die_with(config["parent"], libc)
     uid = config["uid"]
     if uid is not None:
         for path in [*config["owned"], connection_file]:
@@ -78,7 +104,11 @@ def launch(connection_file: str) -> None:
     if uid is not None:  # in the kernel's log: whose processes these are
         print(f"course_lib sandbox: uid {uid}", file=sys.stderr, flush=True)
     set_limits(config["limits"], per_uid=uid is not None)
-    argv = [*config["drop"], *config["bwrap"], *file_args, "--", *config["command"]]
+    if uid is not None:
+        drop_to(uid, libc)
+        die_with(config["parent"], libc)  # the uid change cleared the signal
+    # bwrap keeps the signal across exec (it is not set-uid) and arms its own --die-with-parent.
+    argv = [*config["bwrap"], *file_args, "--", *config["command"]]
     os.execv(argv[0], argv)
 
 

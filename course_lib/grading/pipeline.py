@@ -104,6 +104,7 @@ def grade_submission(task: Task) -> Result:
     from course_lib.grading.restore import rebuild
     from course_lib.grading.sandbox import SandboxLimits, SandboxMounts, kernel_env
     from course_lib.grading.scan import scan_cell
+    from course_lib.grading.spare import spare_kernel
 
     release_nb = read_notebook(Path(task.release))
     try:
@@ -137,9 +138,9 @@ def grade_submission(task: Task) -> Result:
     status = Status.GRADED
     with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as workdir:
         work = Path(workdir)
-        for extra in Path(task.release).parent.iterdir():
-            if extra.suffix != ".ipynb" and extra.is_file():
-                shutil.copy(extra, work / extra.name)
+        extras = [f for f in Path(task.release).parent.iterdir() if f.suffix != ".ipynb" and f.is_file()]
+        for extra in extras:
+            shutil.copy(extra, work / extra.name)
         # Sandboxed, the kernel sees the student tree, the data (both read-only) and a private
         # copy of this working folder, nothing else of the instructor's; without the sandbox
         # it runs here, as the grader's user, with the same environment on host paths.
@@ -148,9 +149,17 @@ def grade_submission(task: Task) -> Result:
         log = out / "logs" / f"{task.student}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         seconds, retried = 0.0, None
+        # This process's kernel started ahead for this submission, if any; and, when more
+        # submissions are coming, the next one's, started now, while this one runs.
+        spare = spare_kernel() if sandbox is not None else None
+        started = spare.take() if spare is not None else None
+        slot = started.slot if started is not None else 0
+        if spare is not None and task.prestart:
+            spare.start(Path(task.kernels), sandbox, sorted(extras), slot=1 - slot)
         try:
             execution = run_graded_notebook(nb, graded, work, Path(task.kernels), env, limits, log,
-                                            list(task.ports) if task.ports else None, sandbox, after_graded=after_graded)
+                                            list(task.ports) if task.ports else None, sandbox, after_graded=after_graded,
+                                            started=started, slot=slot)
         except KernelStartError as error:
             status = Status.ERROR
             notes.append(str(error))

@@ -68,6 +68,7 @@ class Task:
     skip_demos: bool = True  # False: the course's demo-only cells run too (see grading/demos.py)
     submitted_at: str | None = None  # nbgrader's submission time (timestamp.txt) as ISO UTC
     late_policy: tuple[str, float] | None = None  # the deadline (ISO) and the fraction lost per day late
+    prestart: bool = False  # more submissions follow in this process: start the next one's kernel now (grading/spare.py)
 
 
 @dataclass(frozen=True)

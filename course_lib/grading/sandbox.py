@@ -22,8 +22,8 @@ kernel whose leftover processes are killed when the kernel ends.
 
 The grader builds each kernel's command line and limits here (``prepare_kernel``) and writes
 them next to the connection file; the kernelspec's launcher (``launcher.py``, a few standard
-modules only, so that it starts fast) then does the privileged steps and replaces itself with
-``setpriv ... bwrap ... python kernel_main.py``. This module imports only the standard library.
+modules only, so that it starts fast) then does the privileged steps, drops to the sandbox uid
+and replaces itself with ``bwrap ... python kernel_main.py``. This module imports only the standard library.
 """
 from __future__ import annotations
 
@@ -52,9 +52,13 @@ DATA = "/grading/data"
 WORK = "/grading/work"
 KERNEL_MAIN = "/grading/kernel_main.py"
 SANDBOX_UID = 65534                       # the uid/gid the kernel sees inside (nobody)
-# Outside uids when the grader is root: UID_BASE + the grading process's pid (unique among the
-# processes alive at once).
+# Outside uids when the grader is root: UID_BASE + 2 x the grading process's pid + the kernel's
+# slot (0 or 1: a grading process runs one submission's kernel while its next one starts), unique
+# among the kernels alive at once.
 UID_BASE = 0x60000000
+# Modules every course notebook imports first, loaded by the kernel before it takes requests
+# (a kernel started ahead of its submission has them ready; see grading/spare.py).
+PRELOAD = ("numpy", "matplotlib.pyplot")
 
 USERNS_HINT = ("allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
                "user.max_user_namespaces > 0; on Ubuntu 24.04 and later also "
@@ -169,11 +173,16 @@ def kernel_env(tree: str, data: str, work: str) -> dict[str, str]:
 # Availability
 
 
-def _uid_drop() -> list[str]:
+def sandbox_uid(slot: int = 0) -> int:
+    """The outside uid of this grading process's kernel in ``slot`` (0 or 1)."""
+    return UID_BASE + 2 * os.getpid() + slot
+
+
+def _uid_drop(slot: int = 0) -> list[str]:
     """``setpriv`` to an unprivileged uid when the grader is root; nothing otherwise."""
     if os.geteuid() != 0:
         return []
-    uid = UID_BASE + os.getpid()
+    uid = sandbox_uid(slot)
     return [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs"]
 
 
@@ -333,32 +342,32 @@ class SandboxConfig:
     owned: list[str] = field(default_factory=list)           # host paths handed to the sandbox uid
     cgroups: list[str] = field(default_factory=list)
     limits: dict = field(default_factory=dict)
-    drop: list[str] = field(default_factory=list)            # setpriv prefix (grader is root)
+    parent: int = 0                                          # the grading process that starts the kernel
     uid: int | None = None
 
 
 def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: SandboxLimits,
-                   font_cache: list[Path] = ()) -> SandboxConfig:
+                   font_cache: list[Path] = (), slot: int = 0) -> SandboxConfig:
     """Write the launcher's configuration for one kernel into ``run`` (the socket folder, which
     will hold the connection file and the ipc sockets) and create its cgroups. ``files`` are
     copied into the working folder, ``font_cache`` (see ``build_font_cache``) into the
-    kernel's matplotlib folder in its private /tmp."""
-    drop = _uid_drop()
-    uid = UID_BASE + os.getpid() if drop else None
+    kernel's matplotlib folder in its private /tmp. ``slot`` (0 or 1) tells apart the uids of
+    two kernels of one grading process alive at once."""
+    uid = sandbox_uid(slot) if os.geteuid() == 0 else None  # the launcher drops to it
     run.mkdir(parents=True, exist_ok=True)
     stage_root = run.parent / "stage"
     stage: list[list[str]] = []
 
     def source(path: str) -> str:
         """``path`` itself, or a mount point of it the unprivileged uid can reach."""
-        if not drop or _reachable(path):
+        if uid is None or _reachable(path):
             return path
         point = stage_root / str(len(stage))
         point.mkdir(parents=True, exist_ok=True)
         stage.append([path, str(point)])
         return str(point)
 
-    if drop:  # the folders above the socket folder must let the sandbox uid through
+    if uid is not None:  # the folders above the socket folder must let the sandbox uid through
         os.chmod(run.parent, 0o711)
     args = [shutil.which("bwrap") or "bwrap", *NAMESPACES, "--clearenv"]
     for key, value in kernel_env(TREE, DATA, WORK).items():
@@ -382,10 +391,11 @@ def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: 
              "--remount-ro", "/", "--chdir", WORK]
     connection = str(run / "kernel.json")
     config = SandboxConfig(
-        bwrap=args, command=[sys.executable, KERNEL_MAIN, str(int(limits.memory)), f"--processes={limits.processes}", "-f", connection],
+        bwrap=args, command=[sys.executable, KERNEL_MAIN, str(int(limits.memory)), f"--processes={limits.processes}",
+                             f"--preload={','.join(PRELOAD)}", "-f", connection],
         files=[[str(f), f"{WORK}/{f.name}"] for f in files]
         + [[str(f), f"{kernel_env(TREE, DATA, WORK)['MPLCONFIGDIR']}/{f.name}"] for f in font_cache], stage=stage, owned=[str(run)],
-        limits=asdict(limits), drop=drop, uid=uid)
+        limits=asdict(limits), parent=os.getpid(), uid=uid)
     if uid is not None:
         config.cgroups = create_cgroups(f"course-lib-{uid}", limits)
     (run / CONFIG_NAME).write_bytes(marshal.dumps(asdict(config)))
