@@ -173,3 +173,39 @@ def test_killed_at_any_point_then_run_again_ends_as_an_uninterrupted_run(folder,
         assert finish(start(script, course, folder, out, point), log) == (-signal.SIGKILL if killed else 0), point
     assert finish(start(script, course, folder, out), log) == 0
     assert snapshot(course, out) == expected
+
+
+KILLED_AT_KERNEL_START = """
+import os, signal, sys
+from pathlib import Path
+from course_lib.grading.autograde import prepare_sandbox
+from course_lib.grading.course import REPO_ROOT
+from course_lib.grading.execute import Sandbox, start_sandboxed_kernel
+from course_lib.grading.sandbox import SandboxLimits, SandboxMounts
+
+tree, kernels = prepare_sandbox(Path(sys.argv[1]), SandboxLimits().memory)
+sandbox = Sandbox(SandboxMounts(str(tree), str(REPO_ROOT / "data")), SandboxLimits())
+for slot in (0, 1):  # the launchers are still starting when their grading process dies
+    start_sandboxed_kernel(kernels, sandbox, [], slot=slot)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_grading_process_killed_as_it_starts_kernels_leaves_none(tmp_path):
+    """The window before bwrap's own --die-with-parent: a grading process killed right after it
+    started two kernels (one of them the next submission's, started ahead). Their launchers must
+    die with it rather than start sandboxes whose parent is init."""
+    from sandbox_helpers import require_bwrap
+
+    require_bwrap()
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_AT_KERNEL_START)
+    env = dict(os.environ, TMPDIR=str(SCRATCH))
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "out")], env=env, cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    time.sleep(5)  # long enough for an orphaned launcher to have become a running kernel
+    left = sandboxed_processes(SCRATCH)
+    for _ in left:
+        subprocess.run(["pkill", "-9", "-f", str(SCRATCH)], check=False)
+    assert not left, f"sandboxed kernels outlived their grading process: {left}"

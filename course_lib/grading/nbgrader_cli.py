@@ -4,12 +4,12 @@ commands, options and output as ``python -m nbgrader ARGS``), started through
 reading the alembic revision of a new gradebook in this process: nbgrader runs the ``alembic``
 command in a subprocess for it (a second Python start, 2 to 8 s of a release)."""
 import course_lib.grading  # noqa: F401  (marks rfc3987_syntax absent before nbgrader imports jsonschema)
-import nbgrader.api
-from nbgrader.apps.nbgraderapp import main
-
-from course_lib.grading.gradebook import alembic_head
-
-nbgrader.api.get_alembic_version = alembic_head
 
 if __name__ == "__main__":
+    import nbgrader.api
+    from nbgrader.apps.nbgraderapp import main
+
+    from course_lib.grading.gradebook import alembic_head
+
+    nbgrader.api.get_alembic_version = alembic_head
     main()

@@ -178,11 +178,12 @@ def sandbox_uid(slot: int = 0) -> int:
     return UID_BASE + 2 * os.getpid() + slot
 
 
-def _uid_drop(slot: int = 0) -> list[str]:
-    """``setpriv`` to an unprivileged uid when the grader is root; nothing otherwise."""
+def _uid_drop() -> list[str]:
+    """``setpriv`` to an unprivileged uid when the grader is root, nothing otherwise (the
+    availability check's drop; a kernel's launcher drops to its uid itself)."""
     if os.geteuid() != 0:
         return []
-    uid = sandbox_uid(slot)
+    uid = sandbox_uid()
     return [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs"]
 
 
