@@ -71,7 +71,7 @@ def sandboxed_processes(scratch: Path) -> list[str]:
             except OSError:
                 continue
             if str(scratch) in command and state != "Z":
-                found.append(command[:200])
+                found.append(command if len(command) <= 300 else f"{command[:150]} ... {command[-150:]}")
     return found
 
 
@@ -209,3 +209,56 @@ def test_a_grading_process_killed_as_it_starts_kernels_leaves_none(tmp_path):
     for _ in left:
         subprocess.run(["pkill", "-9", "-f", str(SCRATCH)], check=False)
     assert not left, f"sandboxed kernels outlived their grading process: {left}"
+
+
+KILLED_WITH_A_BROKEN_PARENT_CHAIN = """
+import os, signal, sys, time
+from pathlib import Path
+from jupyter_client.utils import run_sync
+from course_lib.grading import sandbox as sandbox_module
+from course_lib.grading.autograde import prepare_sandbox
+from course_lib.grading.course import REPO_ROOT
+from course_lib.grading.execute import Sandbox, start_sandboxed_kernel
+from course_lib.grading.sandbox import SandboxLimits, SandboxMounts
+
+# What bwrap's setup window leaves when the grader dies in it: a sandbox none of whose
+# processes has a parent-death signal armed.
+sandbox_module.NAMESPACES.remove("--die-with-parent")
+tree, kernels = prepare_sandbox(Path(sys.argv[1]), SandboxLimits().memory)
+sandbox = Sandbox(SandboxMounts(str(tree), str(REPO_ROOT / "data")), SandboxLimits())
+kernel = start_sandboxed_kernel(kernels, sandbox, [])
+client = kernel.km.client()
+client.start_channels()
+run_sync(client.wait_for_ready)(timeout=120)
+marker = os.environ["TMPDIR"]  # on the program's command line, for the test to find it
+client.execute("import subprocess, sys\\n"
+               "program = subprocess.Popen([sys.executable, '-c', 'import time; print(1, flush=True); time.sleep(600)', "
+               f"{marker!r}], start_new_session=True, stdout=subprocess.PIPE)\\n"
+               "program.stdout.readline()")  # the program runs
+reply = run_sync(client.get_shell_msg)(timeout=60)
+print("ready", reply["content"]["status"], flush=True)
+time.sleep(1)  # the program settled in the sandbox (killed sooner, bwrap's init happens to take it along)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_sandbox_whose_parent_death_signals_never_armed_still_ends_with_its_grader(tmp_path):
+    """bwrap arms ``--die-with-parent`` only after it has set the sandbox up; a grading process
+    killed before that leaves the sandbox to init. Here the sandbox never arms it at all, and
+    its kernel has started a program of its own: the lifeline still ends every process of it
+    once the grading process is gone."""
+    from sandbox_helpers import require_bwrap
+
+    require_bwrap()
+    script = tmp_path / "broken_chain.py"
+    script.write_text(KILLED_WITH_A_BROKEN_PARENT_CHAIN)
+    env = dict(os.environ, TMPDIR=str(SCRATCH))
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "out")], env=env, cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == -signal.SIGKILL and "ready ok" in done.stdout, done.stdout + done.stderr[-2000:]
+    deadline = time.monotonic() + 10
+    while (left := sandboxed_processes(SCRATCH)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for _ in left:
+        subprocess.run(["pkill", "-9", "-f", str(SCRATCH)], check=False)
+    assert not left, f"sandboxed processes outlived their grading process: {left}"

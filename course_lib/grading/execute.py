@@ -382,7 +382,8 @@ def start_sandboxed_kernel(kernel_dir: Path, sandbox: Sandbox, files: list[Path]
         kernel = StartedKernel(km, scratch, cgroups, log, sandbox_key(kernel_dir, sandbox, files), slot)
         with open(log, "w") as stream:
             run_sync(km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(run),
-                                      env={"PATH": "/usr/local/bin:/usr/bin:/bin"}, stderr=stream, stdout=stream)
+                                      env={"PATH": "/usr/local/bin:/usr/bin:/bin"}, stderr=stream, stdout=stream,
+                                      pass_fds=(config.lifeline,))
         return kernel
     except BaseException:
         remove_cgroups(cgroups)

@@ -2,7 +2,7 @@
 dumps, finding ``course_lib`` only in the student's tree (first on ``PYTHONPATH``).
 
 Run inside the sandbox (see ``sandbox.py``) or, with --no-sandbox, directly:
-``python kernel_main.py <memory bytes> [--processes=N] [--preload=a,b] -f <connection file>``. Standard library and ipykernel
+``python kernel_main.py <memory bytes> [--processes=N] [--preload=a,b] [--lifeline=FD] -f <connection file>``. Standard library and ipykernel
 only: it must not import the grader's modules.
 """
 from __future__ import annotations
@@ -54,6 +54,39 @@ def bound_messages() -> None:
     Session.serialize = bounded
 
 
+def in_bwrap_pid_namespace() -> bool:
+    """True inside the sandbox's own pid namespace, whose pid 1 is bwrap's init."""
+    try:
+        with open("/proc/1/comm") as comm:
+            return comm.read().strip() == "bwrap"
+    except OSError:
+        return False
+
+
+def watch_lifeline(fd: int) -> None:
+    """End the sandbox once ``fd``, the read end of the grading process's lifeline, reads
+    end-of-file (the grading process is gone): every other process of this pid namespace, then
+    this one; bwrap's init then exits and the namespace is gone."""
+    import signal
+    import threading
+
+    def watch() -> None:
+        while True:
+            try:
+                if not os.read(fd, 1):
+                    break
+            except OSError:
+                break
+        if in_bwrap_pid_namespace():
+            try:
+                os.kill(-1, signal.SIGKILL)  # every process of this namespace but init and this one
+            except OSError:
+                pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
+
+
 def main() -> None:
     import resource
 
@@ -67,6 +100,8 @@ def main() -> None:
         processes = int(sys.argv.pop(1).split("=", 1)[1])
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     preload = sys.argv.pop(1).split("=", 1)[1].split(",") if sys.argv[1].startswith("--preload=") else []
+    if sys.argv[1].startswith("--lifeline="):
+        watch_lifeline(int(sys.argv.pop(1).split("=", 1)[1]))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # sys.path[0] is this script's folder: the student must not import the grader's modules by bare name.
     sys.path.pop(0)

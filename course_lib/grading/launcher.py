@@ -11,7 +11,10 @@ uses (``marshal`` rather than ``json``, no dataclasses): a quarter of ``sandbox.
 It dies with the grading process that started it, from its first line to bwrap's own
 ``--die-with-parent``: a parent-death signal, armed again after the uid change (which clears
 it), and a check that the parent is still the one that started it (it may have died before the
-signal was armed). A kernel started while its grader is being killed is never left behind.
+signal was armed). The window after that, while bwrap sets up the sandbox before its child
+arms ``--die-with-parent``, is closed by the kernel itself: it ends its sandbox when the
+lifeline (``lifeline.py``, passed through here as an open file descriptor) reads end-of-file.
+A kernel started while its grader is being killed is never left behind.
 """
 import marshal
 import os

@@ -13,7 +13,8 @@ What the kernel sees (and nothing else of the machine's files):
 
 The repository, the source notebooks, ``build/`` (gradebook, results, feedback, other
 submissions), the submissions folder and the user's home are not mounted at all. Namespaces:
-user, mount, pid, net (no network), ipc, uts, cgroup; ``--die-with-parent`` and a new session.
+user, mount, pid, net (no network), ipc, uts, cgroup; ``--die-with-parent`` and a new session;
+the kernel ends its sandbox when its grading process is gone (``lifeline.py``).
 When the grader runs as root the sandbox runs as an unprivileged uid (one per grading process,
 so per-uid limits never couple two kernels), never as root. Limits: address space, CPU
 seconds, processes, file size, open files (rlimits), the working folder's and /tmp's size
@@ -39,6 +40,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from course_lib.grading.launcher import CONFIG_NAME  # next to the connection file, read by the launcher
+from course_lib.grading.lifeline import lifeline_fd
 
 KERNEL_NAME = "course-lib-sandbox"        # the kernel in its bwrap sandbox
 PLAIN_KERNEL_NAME = "course-lib-plain"    # --no-sandbox: the same kernel as the grader's user
@@ -344,6 +346,7 @@ class SandboxConfig:
     cgroups: list[str] = field(default_factory=list)
     limits: dict = field(default_factory=dict)
     parent: int = 0                                          # the grading process that starts the kernel
+    lifeline: int = -1                                       # its lifeline's read end (see lifeline.py)
     uid: int | None = None
 
 
@@ -391,12 +394,13 @@ def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: 
     args += ["--size", str(limits.work_size), "--tmpfs", WORK, "--bind", str(run), str(run),
              "--remount-ro", "/", "--chdir", WORK]
     connection = str(run / "kernel.json")
+    lifeline = lifeline_fd()
     config = SandboxConfig(
         bwrap=args, command=[sys.executable, KERNEL_MAIN, str(int(limits.memory)), f"--processes={limits.processes}",
-                             f"--preload={','.join(PRELOAD)}", "-f", connection],
+                             f"--preload={','.join(PRELOAD)}", f"--lifeline={lifeline}", "-f", connection],
         files=[[str(f), f"{WORK}/{f.name}"] for f in files]
         + [[str(f), f"{kernel_env(TREE, DATA, WORK)['MPLCONFIGDIR']}/{f.name}"] for f in font_cache], stage=stage, owned=[str(run)],
-        limits=asdict(limits), parent=os.getpid(), uid=uid)
+        limits=asdict(limits), parent=os.getpid(), lifeline=lifeline, uid=uid)
     if uid is not None:
         config.cgroups = create_cgroups(f"course-lib-{uid}", limits)
     (run / CONFIG_NAME).write_bytes(marshal.dumps(asdict(config)))
