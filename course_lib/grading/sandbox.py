@@ -60,7 +60,10 @@ SANDBOX_UID = 65534                       # the uid/gid the kernel sees inside (
 UID_BASE = 0x60000000
 # Modules every course notebook imports first, loaded by the kernel before it takes requests
 # (a kernel started ahead of its submission has them ready; see grading/spare.py).
-PRELOAD = ("numpy", "matplotlib.pyplot")
+PRELOAD = ("numpy",)
+# Modules a kernel imports lazily (run at their first use): only demo cells plot, and a graded
+# run skips them (see kernel_main.defer_imports).
+DEFER = ("matplotlib.pyplot",)
 
 USERNS_HINT = ("allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
                "user.max_user_namespaces > 0; on Ubuntu 24.04 and later also "
@@ -125,7 +128,8 @@ def write_kernelspec(folder: Path, memory_bytes: int = DEFAULT_MEMORY) -> Path:
             "interrupt_mode": "message",
         },
         PLAIN_KERNEL_NAME: {
-            "argv": [sys.executable, str(kernel_main_path()), str(int(memory_bytes)), "-f", "{connection_file}"],
+            "argv": [sys.executable, str(kernel_main_path()), str(int(memory_bytes)), f"--defer={','.join(DEFER)}",
+                     "-f", "{connection_file}"],
             "display_name": "course_lib autograde kernel (no sandbox)",
             "language": "python",
         },
@@ -397,7 +401,8 @@ def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: 
     lifeline = lifeline_fd()
     config = SandboxConfig(
         bwrap=args, command=[sys.executable, KERNEL_MAIN, str(int(limits.memory)), f"--processes={limits.processes}",
-                             f"--preload={','.join(PRELOAD)}", f"--lifeline={lifeline}", "-f", connection],
+                             f"--preload={','.join(PRELOAD)}", f"--defer={','.join(DEFER)}", f"--lifeline={lifeline}",
+                             "-f", connection],
         files=[[str(f), f"{WORK}/{f.name}"] for f in files]
         + [[str(f), f"{kernel_env(TREE, DATA, WORK)['MPLCONFIGDIR']}/{f.name}"] for f in font_cache], stage=stage, owned=[str(run)],
         limits=asdict(limits), parent=os.getpid(), lifeline=lifeline, uid=uid)
