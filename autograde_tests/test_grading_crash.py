@@ -198,17 +198,21 @@ def test_a_grading_process_killed_as_it_starts_kernels_leaves_none(tmp_path):
     from sandbox_helpers import require_bwrap
 
     require_bwrap()
-    script = tmp_path / "killed.py"
-    script.write_text(KILLED_AT_KERNEL_START)
-    env = dict(os.environ, TMPDIR=str(SCRATCH))
-    done = subprocess.run([sys.executable, str(script), str(tmp_path / "out")], env=env, cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = run_killed_grader(KILLED_AT_KERNEL_START, tmp_path)
     assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
     time.sleep(5)  # long enough for an orphaned launcher to have become a running kernel
     left = sandboxed_processes(SCRATCH)
     for _ in left:
         subprocess.run(["pkill", "-9", "-f", str(SCRATCH)], check=False)
     assert not left, f"sandboxed kernels outlived their grading process: {left}"
+
+
+def run_killed_grader(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run ``code`` (a grading process that kills itself) with its kernels' folders in SCRATCH."""
+    script = tmp_path / "killed.py"
+    script.write_text(code)
+    return subprocess.run([sys.executable, str(script), str(tmp_path / "out")], env=dict(os.environ, TMPDIR=str(SCRATCH)),
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
 
 
 KILLED_WITH_A_BROKEN_PARENT_CHAIN = """
@@ -250,11 +254,7 @@ def test_a_sandbox_whose_parent_death_signals_never_armed_still_ends_with_its_gr
     from sandbox_helpers import require_bwrap
 
     require_bwrap()
-    script = tmp_path / "broken_chain.py"
-    script.write_text(KILLED_WITH_A_BROKEN_PARENT_CHAIN)
-    env = dict(os.environ, TMPDIR=str(SCRATCH))
-    done = subprocess.run([sys.executable, str(script), str(tmp_path / "out")], env=env, cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=240)
+    done = run_killed_grader(KILLED_WITH_A_BROKEN_PARENT_CHAIN, tmp_path)
     assert done.returncode == -signal.SIGKILL and "ready ok" in done.stdout, done.stdout + done.stderr[-2000:]
     deadline = time.monotonic() + 10
     while (left := sandboxed_processes(SCRATCH)) and time.monotonic() < deadline:

@@ -185,7 +185,8 @@ def histogram(grade_id: str, points: float, scores: list[float]):
     axes.set_title(f"{grade_id} ({points_text(points)})")
     axes.set_xlabel("score")
     axes.set_ylabel("students")
-    figure.tight_layout()
+    # fixed margins for the fixed size and labels (tight_layout measured them anew: a third of the time)
+    figure.subplots_adjust(left=0.19, right=0.96, bottom=0.16, top=0.9)
     return figure
 
 
