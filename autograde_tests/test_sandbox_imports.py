@@ -57,3 +57,22 @@ def test_numpy_is_loaded_ahead_and_pyplot_runs_only_when_used(tmp_path):
     finally:
         client.stop_channels()
         kernel.close()
+
+
+def test_the_font_list_is_built_once_and_shared_by_every_run(tmp_path, monkeypatch):
+    """matplotlib's font list, which a kernel that plots needs, is built once per Python,
+    matplotlib and set of system fonts in the user's cache folder, and each run's kernelspec
+    folder gets a copy (building it took 1.5 s of every run)."""
+    import course_lib.grading.sandbox as sandbox_module
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    builds = []
+    real = sandbox_module.build_font_cache
+    monkeypatch.setattr(sandbox_module, "build_font_cache", lambda folder: builds.append(folder) or real(folder))
+    first = sandbox_module.write_kernelspec(tmp_path / "run1") / sandbox_module.FONT_CACHE
+    second = sandbox_module.write_kernelspec(tmp_path / "run2") / sandbox_module.FONT_CACHE
+    assert len(builds) == 1
+    shared = sandbox_module.font_cache_files(tmp_path / "cache" / "course_lib" / f"fontlist-{sandbox_module.font_cache_key()}")
+    assert shared and [f.name for f in sandbox_module.font_cache_files(first)] == [f.name for f in shared]
+    assert [f.read_bytes() for f in sandbox_module.font_cache_files(second)] == [f.read_bytes() for f in shared]
+    assert not [p for p in (tmp_path / "cache" / "course_lib").iterdir() if p.name.startswith("building-")]
