@@ -177,8 +177,9 @@ def shared_font_cache() -> list[Path]:
         return []
     home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "course_lib"
     final = home / f"fontlist-{key}"
-    if font_cache_files(final):
-        return font_cache_files(final)
+    built = font_cache_files(final)
+    if built:
+        return built
     import tempfile
 
     try:
