@@ -1,11 +1,12 @@
 """The next submission's kernel, started while the current one runs.
 
-A sandboxed kernel takes about a second to start (bwrap, Python, ipykernel) and to import
-numpy (``sandbox.PRELOAD``), time in which its grading process mostly waits. So while a
-grading process runs one submission, the sandbox of its next one starts: a fresh bwrap
-sandbox, its own uid slot and socket folder, the release's files and nothing of any student's. The next submission of the same run, in the same process, takes it if it was started
-for the same sandbox and files and is alive; otherwise it is closed and a kernel is started as
-usual. Each kernel still runs exactly one submission.
+A sandboxed kernel takes about a second to start (bwrap, Python, ipykernel) and to import numpy
+(``sandbox.PRELOAD``), time in which its grading process mostly waits. So while a grading
+process runs one submission, the sandbox of its next one starts: a fresh bwrap sandbox, its own
+uid slot and socket folder, the release's files and nothing of any student's. The next
+submission of the same run, in the same process, takes it if it was started for the same sandbox
+and files and is alive; otherwise it is closed and a kernel is started as usual. Each kernel
+still runs exactly one submission.
 
 One spare per grading process (a pool worker, or the grader itself): it is the process's own
 state, closed when the process exits (and bwrap's ``--die-with-parent`` and the lifeline end
