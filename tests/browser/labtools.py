@@ -293,6 +293,25 @@ def set_cell_source(page, panel, index: int, text: str) -> None:
     page.keyboard.press("Escape")  # back to command mode
 
 
+def save_notebook(page, panel) -> None:
+    """Save the open notebook as a student does (Ctrl+S in command mode) and wait until
+    JupyterLab shows it clean. A press that did not save (the key was lost on a loaded
+    machine) is repeated; the last try clicks the toolbar's save button."""
+    dirty = page.locator(".jp-mod-current.jp-mod-dirty")
+    for attempt in range(3):
+        if attempt < 2:
+            panel.locator(".jp-Notebook").first.focus()
+            page.keyboard.press("Control+s")
+        else:
+            panel.locator('[data-command="docmanager:save"]').first.click()
+        try:
+            expect(dirty).to_have_count(0, timeout=15_000)
+            return
+        except AssertionError:
+            print(f"notebook still unsaved 15 s after save attempt {attempt + 1}: trying again")
+    raise AssertionError("the notebook stayed unsaved after two Ctrl+S presses and the toolbar's save button")
+
+
 def cell_text(panel, index: int) -> str:
     """The editor text of a cell (CodeMirror lines joined by newlines)."""
     lines = cell(panel, index).locator(".cm-content .cm-line").all_inner_texts()

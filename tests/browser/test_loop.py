@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .labtools import ROOT, cell, expect, open_notebook, set_cell_source
+from .labtools import ROOT, cell, expect, open_notebook, save_notebook, set_cell_source
 
 pytestmark = pytest.mark.browser
 
@@ -123,8 +123,7 @@ def test_the_course_loop_in_jupyterlab(loop_course, browser, steps, page):
         index = 2  # the cce cell of the fixture
         filled = cell(panel, index).locator(".cm-content").inner_text().replace("return(?)", CCE_SUM)
         set_cell_source(student_page, panel, index, filled)
-        student_page.keyboard.press("Control+s")
-        expect(student_page.locator(".jp-mod-current.jp-mod-dirty")).to_have_count(0)
+        save_notebook(student_page, panel)
         assert CCE_SUM in (home / "tiny" / "tiny.ipynb").read_text()
     with steps("the student validates: the verdict names the failing cce"):
         student_page.locator(".validate-button").first.click()
