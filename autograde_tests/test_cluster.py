@@ -8,6 +8,7 @@ import shutil
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
@@ -35,15 +36,32 @@ def _verdicts(results):
             for r in results}
 
 
+def _why(results, out=None) -> str:
+    """Each result's status and notes, and the end of each grading log and of the workers' log:
+    what a mismatch needs to be understood from a CI log."""
+    lines = [f"{r.student}: {r.status} {r.notes}" for r in results]
+    if out is not None:
+        for log in sorted((out / "logs").glob("*.log"))[:3]:
+            lines.append(f"--- {log.name}:\n{log.read_text(errors='replace')[-1500:]}")
+    for log in sorted(DASK_LOGS):
+        lines.append(f"--- {log}:\n{log.read_text(errors='replace')[-3000:]}")
+    return "\n".join(lines)
+
+
 def _expected(students):
     spec = expected_scores("tiny")
     return {s: (spec[s]["scores"], spec[s]["failed"]) for s in students}
 
 
+DASK_LOGS: list[Path] = []
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     require_dask()
-    with dask_cluster(tmp_path_factory.mktemp("dask"), workers=2) as (address, workers):
+    folder = tmp_path_factory.mktemp("dask")
+    DASK_LOGS.append(folder / "dask.log")
+    with dask_cluster(folder, workers=2) as (address, workers):
         yield address, workers
 
 
@@ -71,7 +89,7 @@ def test_the_cluster_grades_as_the_local_pool_does(cluster, tmp_path):
     out = tmp_path / "out"
     run = run_autograde(course, "tiny", submissions, out=out, settings=Settings(**{**SETTINGS.__dict__, "cluster": address}), progress=False)
     results = run.results
-    assert _verdicts(results) == {s: (scores, {g: f for g, f in failed.items()}) for s, (scores, failed) in _expected(names).items()}
+    assert _verdicts(results) == {s: (scores, {g: f for g, f in failed.items()}) for s, (scores, failed) in _expected(names).items()}, _why(results, out)
     students, scores = _rows(course)
     assert students == sorted(names)
     assert scores == pytest.approx({r.student: r.score for r in results})
@@ -111,7 +129,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path)
     results = autograde(course, "tiny", submissions, out=out, settings=Settings(**{**SETTINGS.__dict__, "cluster": address}), progress=False)
     killer.join()
     assert killed, "no worker was killed"
-    assert _verdicts(results) == _expected(SOME)
+    assert _verdicts(results) == _expected(SOME), _why(results, out)
     students, scores = _rows(course)
     assert students == sorted(SOME)  # one row each: none lost, none twice
     assert sorted(p.stem for p in (out / "results").glob("*.json")) == sorted(SOME)

@@ -76,3 +76,45 @@ def test_the_font_list_is_built_once_and_shared_by_every_run(tmp_path, monkeypat
     assert shared and [f.name for f in sandbox_module.font_cache_files(first)] == [f.name for f in shared]
     assert [f.read_bytes() for f in sandbox_module.font_cache_files(second)] == [f.read_bytes() for f in shared]
     assert not [p for p in (tmp_path / "cache" / "course_lib").iterdir() if p.name.startswith("building-")]
+
+
+def test_a_sandboxed_kernel_maps_the_decoded_mnist_read_only(tmp_path):
+    """The grader decodes MNIST once per machine (``mnist_cache.py``) and shows the cache to
+    its kernels read-only: ``load_mnist`` there maps it (no 0.8 s decode per kernel), gives the
+    same values, and a student who writes to the arrays changes only their private copy."""
+    import hashlib
+
+    import numpy as np
+
+    from sandbox_helpers import require_bwrap
+
+    from course_lib.data import find_data_file, load_mnist
+    from course_lib.mnist_cache import build_cache
+
+    require_bwrap()
+    cache = build_cache(find_data_file(), tmp_path / "mnist-cache")
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in cache.iterdir()}
+    tree, kernels = prepare_sandbox(tmp_path / "out", SandboxLimits().memory)
+    sandbox = Sandbox(SandboxMounts(str(tree), str(REPO_ROOT / "data"), str(cache)), SandboxLimits())
+    kernel = start_sandboxed_kernel(kernels, sandbox, [])
+    client = kernel.km.client()
+    try:
+        client.start_channels()
+        run_sync(client.wait_for_ready)(timeout=120)
+        got = json.loads(run(client, (
+            "import json, mmap, os, numpy as np\nfrom course_lib import load_mnist\n"
+            "data = load_mnist(dtype=np.float32)\nbase = data.X_train\n"
+            "while base is not None and not isinstance(base, mmap.mmap): base = getattr(base, 'base', None)\n"
+            "X = data.X_test; X -= 1.0\n"
+            "try:\n    open(os.path.join(os.environ['COURSE_LIB_MNIST_CACHE'], 'x'), 'w'); wrote = True\n"
+            "except OSError:\n    wrote = False\n"
+            "print(json.dumps({'mapped': base is not None, 'sum': float(data.X_train[:, :100].sum(dtype=np.float64)),"
+            " 'labels': data.y_test[:50].tolist(), 'wrote': wrote}))")))
+        expected = load_mnist(dtype=np.float32)
+        assert got["mapped"] and not got["wrote"]
+        assert got["sum"] == float(expected.X_train[:, :100].sum(dtype=np.float64))
+        assert got["labels"] == expected.y_test[:50].tolist()
+    finally:
+        client.stop_channels()
+        kernel.close()
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in cache.iterdir()} == before

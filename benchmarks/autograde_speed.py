@@ -62,11 +62,23 @@ def make_submissions(assignment: str, folder: Path, count: int) -> list[str]:
     return students
 
 
+def cpu_jiffies() -> tuple[int, int]:
+    """(busy, all) CPU time of the whole machine so far, in clock ticks (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(x) for x in stat.readline().split()[1:]]
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)  # idle and iowait are not busy
+
+
 def ours(course: Course, assignment: str, submitted: Path, out: Path, jobs: int, sandbox: bool = True,
-         prestart: bool = True) -> tuple[float, list]:
-    start = time.perf_counter()
+         prestart: bool = True, busy: dict | None = None) -> tuple[float, list]:
+    """Seconds of one run of the pipeline; ``busy[jobs]`` gets how many of the machine's cores
+    were busy on average during it (everything on the machine counts: run it quiet)."""
+    start, (busy0, all0) = time.perf_counter(), cpu_jiffies()
     results = autograde(course, assignment, submitted, out=out, settings=Settings(jobs=jobs, sandbox=sandbox, prestart=prestart),
                         progress=False)
+    busy1, all1 = cpu_jiffies()
+    if busy is not None:
+        busy[jobs] = (busy1 - busy0) / max(1, all1 - all0) * (os.cpu_count() or 1)
     return time.perf_counter() - start, results
 
 
@@ -140,9 +152,9 @@ def bench_assignment(course: Course, assignment: str, tmp: Path, args, trip: dic
             (sandboxed if sandbox else bare).append(seconds / args.n)
             results = results or got
             assert [r.score for r in got] == [r.score for r in results], f"{assignment}: the sandbox changed a score"
-    timed = {}
+    timed, busy = {}, {}
     for jobs in (1, 2):  # the default: each worker starts its next submission's kernel ahead
-        seconds, got = ours(course, assignment, submitted, tmp / f"{assignment}-{jobs}w-ahead", jobs)
+        seconds, got = ours(course, assignment, submitted, tmp / f"{assignment}-{jobs}w-ahead", jobs, busy=busy)
         assert [r.score for r in got] == [r.score for r in results], f"{assignment}: {jobs} worker(s), kernels ahead, disagree"
         timed[jobs] = seconds / args.n
     seconds, got = ours(course, assignment, submitted, tmp / f"{assignment}-2w", 2, prestart=False)
@@ -151,6 +163,7 @@ def bench_assignment(course: Course, assignment: str, tmp: Path, args, trip: dic
                "1 worker, nothing ahead": statistics.median(sandboxed), "2 workers, nothing ahead": seconds / args.n,
                "1 worker, --no-sandbox": statistics.median(bare),
                "sandbox pairs": [a - b for a, b in zip(sandboxed, bare)],
+               "cores busy, 1 worker": busy[1], "cores busy, 2 workers": busy[2],
                "judge": sum(r.judge_seconds for r in results) / args.n,
                "kernel": sum(r.seconds for r in results) / args.n}
     if not args.skip_plain:
@@ -216,6 +229,13 @@ def main() -> None:
                   + "   (target <= 1.5)")
             print(f"{'2-worker speed-up':24s}" + "".join(f"{f['1 worker'] / f['2 workers']:{width - 1}.2f}x" for f in figures.values())
                   + "   (target >= 1.7x)")
+            # One worker already keeps more than one core busy (its next kernel starts while it
+            # grades; the grader writes while the kernel runs): on a 2-core machine the second
+            # worker can add at most cores / (cores busy with one worker).
+            for row in ("cores busy, 1 worker", "cores busy, 2 workers"):
+                print(f"{row:24s}" + "".join(f"{f[row]:{width}.2f}" for f in figures.values()))
+            print(f"{'speed-up ceiling':24s}" + "".join(f"{(os.cpu_count() or 1) / f['cores busy, 1 worker']:{width - 1}.2f}x"
+                                                      for f in figures.values()) + "   (cores / cores busy with 1 worker)")
             for jobs in ("1 worker", "2 workers"):
                 print(f"{'ahead gain, ' + jobs:24s}" + "".join(f"{f[jobs + ', nothing ahead'] / f[jobs]:{width - 1}.2f}x"
                                                              for f in figures.values()))

@@ -105,6 +105,7 @@ def grade_submission(task: Task) -> Result:
     from course_lib.grading.sandbox import SandboxLimits, SandboxMounts, kernel_env
     from course_lib.grading.scan import scan_cell
     from course_lib.grading.spare import spare_kernel
+    from course_lib.mnist_cache import machine_cache
 
     release_nb = read_notebook(Path(task.release))
     try:
@@ -144,8 +145,9 @@ def grade_submission(task: Task) -> Result:
         # Sandboxed, the kernel sees the student tree, the data (both read-only) and a private
         # copy of this working folder, nothing else of the instructor's; without the sandbox
         # it runs here, as the grader's user, with the same environment on host paths.
-        env = dict(kernel_env(task.tree, task.data, str(work)), PATH=os.environ.get("PATH", ""))
-        sandbox = Sandbox(SandboxMounts(task.tree, task.data), SandboxLimits(memory=task.memory)) if task.sandbox else None
+        decoded = machine_cache(task.data)  # MNIST decoded once per machine, mapped by the kernels
+        env = dict(kernel_env(task.tree, task.data, str(work), decoded), PATH=os.environ.get("PATH", ""))
+        sandbox = Sandbox(SandboxMounts(task.tree, task.data, decoded), SandboxLimits(memory=task.memory)) if task.sandbox else None
         log = out / "logs" / f"{task.student}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         seconds, retried = 0.0, None

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from course_lib.grading.launcher import CONFIG_NAME  # next to the connection file, read by the launcher
 from course_lib.grading.lifeline import lifeline_fd
+from course_lib.mnist_cache import CACHE_ENV_VAR
 
 KERNEL_NAME = "course-lib-sandbox"        # the kernel in its bwrap sandbox
 PLAIN_KERNEL_NAME = "course-lib-plain"    # --no-sandbox: the same kernel as the grader's user
@@ -53,6 +54,7 @@ TREE = "/grading/tree"
 DATA = "/grading/data"
 WORK = "/grading/work"
 KERNEL_MAIN = "/grading/kernel_main.py"
+MNIST_CACHE = "/grading/mnist-cache"
 SANDBOX_UID = 65534                       # the uid/gid the kernel sees inside (nobody)
 # Outside uids when the grader is root: UID_BASE + 2 x the grading process's pid + the kernel's
 # slot (0 or 1: a grading process runs one submission's kernel while its next one starts), unique
@@ -90,11 +92,12 @@ class SandboxLimits:
 
 @dataclass(frozen=True)
 class SandboxMounts:
-    """The host folders the sandbox shows read-only: the student tree (holding ``course_lib``)
-    and the data folder."""
+    """The host folders the sandbox shows read-only: the student tree (holding ``course_lib``),
+    the data folder and, when there is one, the decoded MNIST cache (``mnist_cache.py``)."""
 
     tree: str
     data: str
+    mnist_cache: str | None = None
 
 
 def copy_student_package(package: Path, destination: Path) -> Path:
@@ -220,14 +223,17 @@ def font_cache_files(folder: Path) -> list[Path]:
     return sorted(Path(folder).glob("fontlist-*.json"))
 
 
-def kernel_env(tree: str, data: str, work: str) -> dict[str, str]:
+def kernel_env(tree: str, data: str, work: str, mnist_cache: str | None = None) -> dict[str, str]:
     """The kernel's whole environment (nothing of the grader's is inherited)."""
-    return {
+    env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "IPYTHONDIR": "/tmp/ipython",
         "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONPATH": tree, "COURSE_LIB_DATA": data, "MPLBACKEND": "Agg",
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "PYTHONHASHSEED": "0", "LANG": "C.UTF-8", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
+    if mnist_cache:
+        env[CACHE_ENV_VAR] = mnist_cache
+    return env
 
 
 # ---------------------------------------------------------------------------------------------
@@ -433,7 +439,7 @@ def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: 
     if uid is not None:  # the folders above the socket folder must let the sandbox uid through
         os.chmod(run.parent, 0o711)
     args = [shutil.which("bwrap") or "bwrap", *NAMESPACES, "--clearenv"]
-    for key, value in kernel_env(TREE, DATA, WORK).items():
+    for key, value in kernel_env(TREE, DATA, WORK, MNIST_CACHE if mounts.mnist_cache else None).items():
         args += ["--setenv", key, value]
     args += _system_binds()
     args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
@@ -446,6 +452,8 @@ def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: 
         args += ["--ro-bind", source(prefix), prefix]
     args += ["--ro-bind", source(os.path.realpath(mounts.tree)), TREE,
              "--ro-bind", source(os.path.realpath(mounts.data)), DATA]
+    if mounts.mnist_cache:
+        args += ["--ro-bind", source(os.path.realpath(mounts.mnist_cache)), MNIST_CACHE]
     main = kernel_main_path()
     args += ["--ro-bind", source(str(main.parent)) + "/" + main.name, KERNEL_MAIN]
     # The sandbox's own root (a tmpfs holding the mount points) read-only: only the working
