@@ -26,6 +26,7 @@ import numpy as np
 from course_lib import probe_codec
 
 MIME = "application/vnd.course-lib.probe+npz"
+REQUEST_FIELD = "course_lib_probe"  # the execute request's content field holding a probe's request
 
 
 def _helpers() -> dict:
@@ -126,9 +127,17 @@ def answer(namespace: dict, request: bytes) -> bytes:
     return probe_codec.pack({"probe": header["probe"], "results": results}, out_arrays)
 
 
-def run(namespace: dict, request_b64: str) -> None:
-    """The kernel's entry point: answer the request and display the reply."""
+def run(namespace: dict, request_b64: str | None = None) -> None:
+    """The kernel's entry point: answer the request and display the reply. Without
+    ``request_b64`` the request is read from the execute request's content (``REQUEST_FIELD``):
+    the grader sends it there, beside a one-line cell, because IPython's input machinery
+    tokenises a cell's code several times (about 0.6 s a megabyte), and a probe's arrays can
+    weigh megabytes."""
     from IPython.display import display
 
+    if request_b64 is None:
+        from IPython import get_ipython
+
+        request_b64 = get_ipython().kernel.get_parent()["content"][REQUEST_FIELD]
     reply = answer(namespace, base64.b64decode(request_b64))
     display({MIME: base64.b64encode(reply).decode("ascii")}, raw=True)

@@ -32,6 +32,7 @@ from nbclient.exceptions import DeadKernelError
 from zmq.utils.monitor import parse_monitor_message
 
 from course_lib.probe import MIME as PROBE_MIME
+from course_lib.probe import REQUEST_FIELD as PROBE_REQUEST_FIELD
 from course_lib.grading.sandbox import (FONT_CACHE, KERNEL_NAME, PLAIN_KERNEL_NAME, SandboxLimits, SandboxMounts, font_cache_files,
                                         prepare_kernel, remove_cgroups)
 
@@ -138,6 +139,21 @@ class BoundedKernelClient(AsyncKernelClient):
                 raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
     wait_for_ready = _async_wait_for_ready
+
+    probe_request: str | None = None  # set by the Prober: sent with the next execute request
+
+    def execute(self, code: str, silent: bool = False, store_history: bool = True, user_expressions=None,
+                allow_stdin: bool | None = None, stop_on_error: bool = True) -> str:
+        """jupyter_client's ``execute``; while a probe runs, its request goes in the message's
+        content (``probe.REQUEST_FIELD``), not in the code, which IPython would tokenise."""
+        if self.probe_request is None:
+            return super().execute(code, silent, store_history, user_expressions, allow_stdin, stop_on_error)
+        content = {"code": code, "silent": silent, "store_history": store_history, "user_expressions": user_expressions or {},
+                   "allow_stdin": self.allow_stdin if allow_stdin is None else allow_stdin, "stop_on_error": stop_on_error,
+                   PROBE_REQUEST_FIELD: self.probe_request}
+        msg = self.session.msg("execute_request", content)
+        self.shell_channel.send(msg)
+        return msg["header"]["msg_id"]
 
 
 class GradingKernelManager(AsyncKernelManager):
@@ -550,7 +566,9 @@ class Prober:
     def __init__(self, client, index: int, limits, execution: Execution):
         self.client, self.index, self.limits, self.execution = client, index, limits, execution
 
-    def __call__(self, code: str) -> str:
+    def __call__(self, code: str, request: str | None = None) -> str:
+        """``code`` run as a cell; ``request`` (base64), when given, travels beside it in the
+        execute request (see ``BoundedKernelClient.execute``)."""
         client, execution = self.client, self.execution
         if execution.stopped:
             raise ProbeFailed(f"your code could not be run: {execution.stopped}")
@@ -559,6 +577,7 @@ class Prober:
         client.timeout = max(1, int(self.limits.cell_timeout))
         client.timed_out = client.cut = False
         client.probe_limit, client.probe_oversize = PROBE_REPLY_LIMIT, False
+        client.kc.probe_request = request
         try:
             client.execute_cell(cell, self.index, store_history=False)
         except ChannelCut as error:
@@ -571,6 +590,7 @@ class Prober:
             execution.stopped = f"the tests of cell {self.index} could not run: {type(error).__name__}"
             raise ProbeFailed(f"the tests could not call your code ({type(error).__name__})") from None
         finally:
+            client.kc.probe_request = None
             client.probe_limit = None
             client.nb.cells[self.index] = saved  # execute_cell stores the probe cell at ``index``
         if client.timed_out:

@@ -57,10 +57,9 @@ def _probe_runner(prober, limits):
     from course_lib.grading.judge import ProbeError
 
     def probe(request: bytes, nonce: str):
-        code = (f"__import__('course_lib.probe', fromlist=['run']).run(globals(), "
-                f"{base64.b64encode(request).decode('ascii')!r})")
+        code = "__import__('course_lib.probe', fromlist=['run']).run(globals())"
         try:
-            text = prober(code)
+            text = prober(code, base64.b64encode(request).decode("ascii"))
         except ProbeFailed as error:
             raise ProbeError(str(error)) from None
         try:
