@@ -179,14 +179,19 @@ def resolve_threads(threads: int | str | None) -> ThreadChoice | None:
 def blas_threads(threads: int | str | None = "auto"):
     """``with blas_threads(n):`` runs the block with at most ``n`` BLAS threads (never more than the
     pool already has), then restores the previous limits; yields the ThreadChoice (or None)."""
-    choice = resolve_threads(threads)
-    if choice is None:
+    if threads is None:
         yield None
         return
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    current = max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"),
-                  default=choice.threads)
+    current = max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=None)
+    if threads == "auto" and current == 1:
+        # One BLAS thread is all there is (OPENBLAS_NUM_THREADS=1, as in a grading kernel):
+        # nothing to size, so no sampling of the machine's load either (16 ms a call).
+        yield ThreadChoice(1, "the BLAS pool has only 1 thread")
+        return
+    choice = resolve_threads(threads)
+    current = choice.threads if current is None else current
     if choice.threads > current:
         choice = ThreadChoice(current, f"{choice.reason}; the BLAS pool already has only {current}")
     with threadpool_limits(limits=choice.threads, user_api="blas"):

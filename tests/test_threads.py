@@ -104,3 +104,22 @@ def test_blas_threads_limits_inside_the_block_only():
     with pytest.raises(ValueError, match="threads"):
         with blas_threads(0):
             pass
+
+
+def test_auto_with_a_one_thread_blas_pool_does_not_sample_the_load(monkeypatch):
+    """A grading kernel runs with OPENBLAS_NUM_THREADS=1 and trains many small models: with one
+    thread there is nothing to size, so "auto" must not spend 16 ms sampling /proc/loadavg."""
+    import course_lib.threads as threads_module
+    from threadpoolctl import threadpool_limits
+
+    def sampled(*args, **kwargs):
+        raise AssertionError("the load was sampled")
+
+    monkeypatch.setattr(threads_module, "busy_cpus", sampled)
+    with threadpool_limits(limits=1, user_api="blas"):
+        with blas_threads("auto") as choice:
+            assert choice.threads == 1 and "only 1 thread" in choice.reason
+    if _blas_threads_now() > 1:  # with more threads "auto" still looks at the load
+        with pytest.raises(AssertionError, match="sampled"):
+            with blas_threads("auto"):
+                pass
