@@ -60,11 +60,10 @@ def _add_cluster(parser):
 
 
 def _release_all(course: Course, assignments: list[str]) -> list[str]:
-    from course_lib.grading.release import release
+    from course_lib.grading.release import release_all
 
     assignments = assignments or course.assignments()
-    for assignment in assignments:
-        folder = release(course, assignment)
+    for assignment, folder in zip(assignments, release_all(course, assignments)):
         print(f"released {assignment}: {folder}")
     return assignments
 

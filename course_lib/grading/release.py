@@ -12,6 +12,7 @@ from nbgrader.preprocessors import ClearSolutions
 from course_lib.grading.blanks import BlankError, fails_loudly, find_blanks, release_blanks, verify_blanks
 from course_lib.grading.course import REPO_ROOT, Course, tool_env, is_solution, read_notebook
 from course_lib.grading.demos import check_demo_cells
+from course_lib.grading.nbgrader_cli import EACH_MARK
 
 
 class BlankSolutions(ClearSolutions):
@@ -55,24 +56,40 @@ def check_release(path: Path) -> list[str]:
 def release(course: Course, assignment: str) -> Path:
     """Run plain ``nbgrader generate_assignment`` (configured by the project's
     nbgrader_config.py) and check the released notebook; returns the release folder."""
-    demo_problems = check_demo_cells(read_notebook(course.source_notebook(assignment)))
-    if demo_problems:
-        raise RuntimeError(f"{assignment}: the demo-only cells cannot be skipped when grading:\n  " + "\n  ".join(demo_problems))
+    return release_all(course, [assignment])[0]
+
+
+def release_all(course: Course, assignments: list[str]) -> list[Path]:
+    """``release`` of each assignment, all in one nbgrader process (``nbgrader_cli --each``:
+    one Python start and nbgrader import instead of one per assignment); returns the release
+    folders. Nothing is released if a source notebook's demo-only tags are wrong."""
+    for assignment in assignments:
+        demo_problems = check_demo_cells(read_notebook(course.source_notebook(assignment)))
+        if demo_problems:
+            raise RuntimeError(f"{assignment}: the demo-only cells cannot be skipped when grading:\n  " + "\n  ".join(demo_problems))
+    if not assignments:
+        return []
     course.nbgrader_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "course_lib.grading.nbgrader_cli", "generate_assignment", assignment, "--force", "--create", *course.nbgrader_args()]
+    command = [sys.executable, "-m", "course_lib.grading.nbgrader_cli", "--each", ",".join(assignments),
+               "generate_assignment", "{}", "--force", "--create", *course.nbgrader_args()]
     # Run from the repository so that the project's nbgrader_config.py is read; the
     # command-line options point nbgrader at this course tree.
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, env=tool_env())
-    if done.returncode != 0:
-        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{done.stdout}\n{done.stderr}")
-    released = course.release_notebook(assignment)
-    problems = check_release(released)
-    if problems:
-        raise RuntimeError("the release is not safe to hand out:\n  " + "\n  ".join(problems))
-    policy = course.late_policy(assignment)
-    if policy is not None:  # the deadline as nbgrader's due date (the formgrader shows it)
-        from course_lib.grading.gradebook import open_gradebook, set_duedate
+    failed = [line.split()[1] for line in done.stderr.splitlines() if line.startswith(EACH_MARK) and line.split()[2] != "0"]
+    if done.returncode != 0 or failed:
+        which = ", ".join(failed) or ", ".join(assignments)
+        raise RuntimeError(f"nbgrader generate_assignment {which} failed:\n{done.stdout}\n{done.stderr}")
+    folders = []
+    for assignment in assignments:
+        released = course.release_notebook(assignment)
+        problems = check_release(released)
+        if problems:
+            raise RuntimeError("the release is not safe to hand out:\n  " + "\n  ".join(problems))
+        policy = course.late_policy(assignment)
+        if policy is not None:  # the deadline as nbgrader's due date (the formgrader shows it)
+            from course_lib.grading.gradebook import open_gradebook, set_duedate
 
-        with open_gradebook(course.db_url) as gb:
-            set_duedate(gb, assignment, policy)
-    return released.parent
+            with open_gradebook(course.db_url) as gb:
+                set_duedate(gb, assignment, policy)
+        folders.append(released.parent)
+    return folders
