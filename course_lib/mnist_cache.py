@@ -67,7 +67,7 @@ def build_cache(archive: Path, folder: Path, dtypes=DTYPES) -> Path:
     sha = file_sha256(archive)
     final = Path(folder) / f"mnist-{sha[:20]}"
     dtypes = sorted({np.dtype(d).name for d in dtypes})
-    if (final / MANIFEST).is_file() and set(dtypes) <= set(json.loads((final / MANIFEST).read_text())["dtypes"]):
+    if (final / MANIFEST).is_file():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
     raw = load_mnist_arrays(archive, verify=True)
@@ -85,7 +85,7 @@ def build_cache(archive: Path, folder: Path, dtypes=DTYPES) -> Path:
     building.chmod(0o755)
     try:
         os.rename(building, final)
-    except OSError:  # another process built it first (or an older cache with fewer dtypes is there)
+    except OSError:  # another process built it first
         if not (final / MANIFEST).is_file():
             raise
         import shutil
@@ -103,6 +103,7 @@ def _machine_cache(archive: str, size: int, mtime_ns: int) -> str | None:
 
 
 def user_cache_folder() -> Path:
+    """This user's cache folder for course_lib (``$XDG_CACHE_HOME/course_lib``)."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "course_lib"
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from course_lib.grading.launcher import CONFIG_NAME  # next to the connection file, read by the launcher
 from course_lib.grading.lifeline import lifeline_fd
-from course_lib.mnist_cache import CACHE_ENV_VAR
+from course_lib.mnist_cache import CACHE_ENV_VAR, user_cache_folder
 
 KERNEL_NAME = "course-lib-sandbox"        # the kernel in its bwrap sandbox
 PLAIN_KERNEL_NAME = "course-lib-plain"    # --no-sandbox: the same kernel as the grader's user
@@ -178,7 +178,7 @@ def shared_font_cache() -> list[Path]:
     key = font_cache_key()
     if key is None:
         return []
-    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "course_lib"
+    home = user_cache_folder()
     final = home / f"fontlist-{key}"
     built = font_cache_files(final)
     if built:
