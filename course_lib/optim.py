@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_lib.batching import epoch_batches
 from course_lib.history import History
 from course_lib.metrics import accuracy
 from course_lib.threads import blas_threads
@@ -31,8 +30,13 @@ def minibatch_sgd(
     threads: int | str | None = "auto",
     progress: bool = True,
 ) -> tuple[np.ndarray, History]:
-    """Train ``W`` on reshuffled mini-batches: ``V <- momentum V - learning_rate dW``, ``W <- W + V``
+    """Train ``W`` on mini-batches: ``V <- momentum V - learning_rate dW``, ``W <- W + V``
     (plain SGD ``W <- W - learning_rate dW`` when momentum is 0).
+
+    The samples are shuffled once (with ``rng``) into a copy whose batches are contiguous blocks
+    of ``batch_size`` samples; every epoch visits each batch once, in a fresh random order. So
+    every sample is used once per epoch, in a new order each epoch, and a step reads its batch
+    where it lies instead of gathering scattered columns.
 
     ``loss_and_gradient(W, X_batch, y_batch) -> (loss, dW)`` with X (D, N) and y (N,)
     labels (or (C, N) one-hot). ``learning_rate`` is multiplied by ``decay`` after each
@@ -45,15 +49,18 @@ def minibatch_sgd(
     ``W`` and the history."""
     if X.shape[1] != y.shape[-1]:
         raise ValueError(f"X has {X.shape[1]} samples (columns) but y has {y.shape[-1]}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
     W = np.array(W, copy=True)
     N = X.shape[1]
-    X = np.asfortranarray(X)
-    # Samples are the rows of X.T, each a contiguous block: np.take copies a batch row by row
-    # (several times faster than the element-wise gather of X[:, batch]), and X_batch stays
-    # small enough for the cache that both of the step's products read it from there.
-    samples = X.T
+    # Row n of `samples` is sample order[n], stored contiguously: the batch of the rows
+    # first:first + batch_size is the view samples[first:first + batch_size].T, (D, B).
+    order = rng.permutation(N)
+    samples = np.ascontiguousarray(X.T[order])
+    targets = np.take(y, order, axis=-1)
+    batch_starts = np.arange(0, N, batch_size)
     step = 1 if train_sample is None or predict is None else max(1, N // train_sample)
     X_sample, y_sample = (X, y) if step == 1 else (np.asfortranarray(X[:, ::step]), y[..., ::step])
     velocity = np.zeros_like(W)
@@ -69,16 +76,16 @@ def minibatch_sgd(
         for epoch in bar:
             start = time.perf_counter()
             total_loss = 0.0
-            for batch in epoch_batches(N, batch_size, rng):
-                X_batch = np.take(samples, batch, axis=0).T  # = X[:, batch]
-                loss, dW = loss_and_gradient(W, X_batch, np.take(y, batch, axis=-1))
+            for first in rng.permutation(batch_starts):
+                X_batch = samples[first:first + batch_size].T
+                loss, dW = loss_and_gradient(W, X_batch, targets[..., first:first + batch_size])
                 velocity *= momentum
                 velocity -= learning_rate * dW
                 W += velocity
                 if average_from is not None and epoch >= average_from:
                     average += W
                     averaged += 1
-                total_loss += float(loss) * batch.size
+                total_loss += float(loss) * X_batch.shape[1]
             history.loss.append(total_loss / N)
             history.learning_rate.append(learning_rate)
             history.seconds.append(time.perf_counter() - start)

@@ -165,21 +165,46 @@ def test_train_accuracy_on_a_fixed_sample_then_exact_after_the_last_epoch():
     assert len(history.train_accuracy) == 3
 
 
-def test_batches_copied_with_take_are_the_fancy_indexed_columns():
+def test_batches_are_contiguous_blocks_of_one_shuffled_copy_visited_in_a_new_order_each_epoch():
     rng = np.random.default_rng(2)
     X, y = _blobs(rng, D=4, N=37)
     Xb = np.ascontiguousarray(add_bias_row(X))  # a C-ordered X works too
     batches = []
 
     def recording(W, X_batch, y_batch):
+        assert X_batch.flags.f_contiguous  # read in place: one block of samples, no gather
         batches.append((X_batch.copy(), y_batch.copy()))
         return softmax_loss_and_gradient(W, X_batch, y_batch)
 
     minibatch_sgd(recording, np.zeros((3, 5)), Xb, y, rng=np.random.default_rng(5), epochs=2, batch_size=8,
                   threads=None, progress=False)
     same_rng = np.random.default_rng(5)
-    expected = epoch_batches(37, 8, same_rng) + epoch_batches(37, 8, same_rng)
-    for (X_batch, y_batch), batch in zip(batches, expected):
-        np.testing.assert_array_equal(X_batch, Xb[:, batch])
-        np.testing.assert_array_equal(y_batch, y[batch])
-    assert len(batches) == 2 * 5
+    order = same_rng.permutation(37)
+    starts = [start for _ in range(2) for start in same_rng.permutation(np.arange(0, 37, 8))]
+    assert len(batches) == len(starts) == 2 * 5
+    for (X_batch, y_batch), start in zip(batches, starts):
+        np.testing.assert_array_equal(X_batch, Xb[:, order[start:start + 8]])
+        np.testing.assert_array_equal(y_batch, y[order[start:start + 8]])
+    epochs = [np.concatenate([X_batch[0] for X_batch, _ in batches[5 * e:5 * e + 5]]) for e in range(2)]
+    for seen in epochs:  # every sample once per epoch
+        np.testing.assert_array_equal(np.sort(seen), np.sort(Xb[0]))
+    assert not np.array_equal(epochs[0], epochs[1])  # in a new order
+
+
+def test_one_hot_targets_follow_their_samples():
+    rng = np.random.default_rng(3)
+    X, y = _blobs(rng, D=4, N=30)
+    Xb, Y = add_bias_row(X), one_hot(y, 3)
+    pairs = []
+
+    def recording(W, X_batch, Y_batch):
+        pairs.append((X_batch.copy(), Y_batch.copy()))
+        return np.zeros(()), np.zeros_like(W)
+
+    minibatch_sgd(recording, np.zeros((3, 5)), Xb, Y, rng=np.random.default_rng(0), epochs=1, batch_size=7,
+                  threads=None, progress=False)
+    for X_batch, Y_batch in pairs:
+        columns = [int(np.flatnonzero((Xb == X_batch[:, [k]]).all(axis=0))[0]) for k in range(X_batch.shape[1])]
+        np.testing.assert_array_equal(Y_batch, Y[:, columns])
+    with pytest.raises(ValueError, match="batch_size"):
+        minibatch_sgd(recording, np.zeros((3, 5)), Xb, Y, rng=rng, batch_size=0, progress=False)
