@@ -11,6 +11,8 @@ tests run the same checks on the live notebook (``AssignmentJudge.assert_cell``)
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import importlib.util
 import io
 import secrets
@@ -189,7 +191,16 @@ def _unjudged(cell: CellJudge, why: str) -> list[CheckVerdict]:
 
 
 def load_judge(path: Path) -> AssignmentJudge:
-    """The ``JUDGE`` of a judge module file."""
+    """The ``JUDGE`` of a judge module file, loaded once per process and content: a grading
+    process's later submissions reuse it, with whatever it keeps for itself (the mnist judge's
+    own copy of the data, its reference tables), and an edited file is loaded afresh."""
+    source = Path(path).read_bytes()
+    return _load_judge(str(Path(path).resolve()), hashlib.sha256(source).hexdigest())
+
+
+@functools.lru_cache(maxsize=8)
+def _load_judge(path: str, sha256: str) -> AssignmentJudge:
+    path = Path(path)
     spec = importlib.util.spec_from_file_location(f"course_lib_judge_{path.stem}", path)
     if spec is None or spec.loader is None:
         raise FileNotFoundError(f"no judge module at {path}")

@@ -281,22 +281,30 @@ def gradient_one_sample(student) -> None:
 
 # --- the chosen model ---------------------------------------------------------------------------
 
+FIT_SAMPLE = slice(1000, 1500)   # the fitting images of the selection problem
+VAL_SAMPLE = slice(2000, 2301)   # and its validation images
+
+
 @functools.lru_cache(maxsize=1)
 def _grader_data():
-    """The grader's own copy of the notebook's data, prepared as the notebook does: the mean
-    training image subtracted, a row of ones appended, the same validation split (seed 2)."""
+    """The grader's own copy of the data the judge uses, prepared as the notebook does (the mean
+    training image subtracted, a row of ones appended, the same validation split, seed 2): the
+    10,000 validation images, the selection problem's fitting images and the test set. Read-only:
+    the judge keeps it for every submission its process grades."""
     from course_lib import add_bias_row, load_mnist
     from course_lib.data import find_data_file
     from course_lib.mnist_cache import machine_cache
 
     data = load_mnist(dtype=np.float32, cache=machine_cache(find_data_file().parent))
     mean_image = data.X_train.mean(axis=1, keepdims=True)
-    X_train = add_bias_row(data.X_train - mean_image)
-    X_test = add_bias_row(data.X_test - mean_image)
-    order = np.random.default_rng(2).permutation(X_train.shape[1])
-    fit, val = order[10_000:], order[:10_000]
-    return {"X_fit": X_train[:, fit], "y_fit": data.y_train[fit], "X_val": X_train[:, val], "y_val": data.y_train[val],
-            "X_test": X_test, "y_test": data.y_test}
+    order = np.random.default_rng(2).permutation(data.X_train.shape[1])
+    fit, val = order[10_000:][FIT_SAMPLE], order[:10_000]
+    prepared = {"X_fit_sample": add_bias_row(data.X_train[:, fit] - mean_image), "y_fit_sample": data.y_train[fit],
+                "X_val": add_bias_row(data.X_train[:, val] - mean_image), "y_val": data.y_train[val],
+                "X_test": add_bias_row(data.X_test - mean_image), "y_test": np.array(data.y_test)}
+    for array in prepared.values():
+        array.setflags(write=False)
+    return prepared
 
 
 @functools.lru_cache(maxsize=1)
@@ -305,8 +313,8 @@ def _selection_problem():
     validation images, and the validation accuracies of the reference training for each pair of
     the grid (and, to look at, those on the training and the test data)."""
     data = _grader_data()
-    X_fit, y_fit = data["X_fit"][:, 1000:1500], data["y_fit"][1000:1500]
-    X_val, y_val = data["X_val"][:, 2000:2301], data["y_val"][2000:2301]
+    X_fit, y_fit = data["X_fit_sample"], data["y_fit_sample"]
+    X_val, y_val = data["X_val"][:, VAL_SAMPLE], data["y_val"][VAL_SAMPLE]
     l2_grid, batch_sizes = visible.SELECTION_GRID
     shape = (len(l2_grid), len(batch_sizes))
     tables = {name: np.zeros(shape) for name in ("validation", "training", "test")}
