@@ -43,6 +43,7 @@ OUTPUT_ITEM_LIMIT = 100_000        # characters of one output (stream, display, 
 OUTPUT_LIMIT = 200_000             # characters of output kept per cell
 NOTEBOOK_OUTPUT_LIMIT = 2_000_000  # characters of output kept per notebook
 PROBE_TIMEOUT = 5.0
+INTERRUPT_GRACE = 1                # seconds an interrupted cell gets to send its last output (nbclient: an int)
 # Characters of a probe's reply (base64 of an npz): within the kernel's own cut of a message.
 PROBE_REPLY_LIMIT = 3 * 1024**2
 
@@ -245,7 +246,11 @@ class LimitedClient(NotebookClient):
                          f"the {MESSAGE_LIMIT // 1024**2} MB limit")
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        iopub_timeout = self.iopub_timeout
+        try:
+            result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            self.iopub_timeout = iopub_timeout
         cut = await self._cut_channels()
         if not cut:
             return result
@@ -264,6 +269,9 @@ class LimitedClient(NotebookClient):
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timed_out = True
+        # nbclient then waits up to iopub_timeout (4 s) for the cell's last output: a kernel that
+        # obeys the interrupt sends it within milliseconds, one that ignores it never does.
+        self.iopub_timeout = min(self.iopub_timeout, INTERRUPT_GRACE)
         return await super()._async_handle_timeout(timeout, cell)
 
     def _update_display_id(self, display_id, msg):
