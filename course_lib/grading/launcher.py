@@ -8,13 +8,15 @@ the kernel's cgroups, sets the rlimits, drops to the sandbox uid) and replaces i
 ``bwrap ... python kernel_main.py``. It runs once per submission, so it imports only what it
 uses (``marshal`` rather than ``json``, no dataclasses): a quarter of ``sandbox.py``'s start time.
 
-It dies with the grading process that started it, from its first line to bwrap's own
-``--die-with-parent``: a parent-death signal, armed again after the uid change (which clears
-it), and a check that the parent is still the one that started it (it may have died before the
-signal was armed). The window after that, while bwrap sets up the sandbox before its child
-arms ``--die-with-parent``, is closed by the kernel itself: it ends its sandbox when the
-lifeline (``lifeline.py``, passed through here as an open file descriptor) reads end-of-file.
-A kernel started while its grader is being killed is never left behind.
+It dies with the grading process that started it until it execs bwrap: a parent-death
+signal, armed again after the uid change (which clears it), and a check that the parent is
+still the one that started it (it may have died before the signal was armed). The signal is
+disarmed for the exec: bwrap clones the sandbox's first process, which blocks until bwrap
+gives it the go-ahead, and a bwrap killed in between left that process blocked for ever (an
+orphan that no lifeline reaches). bwrap arms its own ``--die-with-parent`` just before the
+go-ahead. A grading process that dies before that is caught by the kernel itself: it ends its
+sandbox when the lifeline (``lifeline.py``, passed through here as an open file descriptor)
+reads end-of-file, which it checks before any code of the submission can run.
 """
 import marshal
 import os
@@ -110,7 +112,11 @@ def launch(connection_file: str) -> None:
     if uid is not None:
         drop_to(uid, libc)
         die_with(config["parent"], libc)  # the uid change cleared the signal
-    # bwrap keeps the signal across exec (it is not set-uid) and arms its own --die-with-parent.
+    # Disarmed for the exec: bwrap arms its own --die-with-parent right after it has cloned the
+    # sandbox's first process, which then waits for bwrap's go-ahead; bwrap killed in between
+    # (by a signal armed here) would leave that process waiting for ever. A grading process
+    # that dies from here on is caught by the lifeline, before any code of the submission runs.
+    libc.prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0)
     argv = [*config["bwrap"], *file_args, "--", *config["command"]]
     os.execv(argv[0], argv)
 
