@@ -16,7 +16,9 @@ gives it the go-ahead, and a bwrap killed in between left that process blocked f
 orphan that no lifeline reaches). bwrap arms its own ``--die-with-parent`` just before the
 go-ahead. A grading process that dies before that is caught by the kernel itself: it ends its
 sandbox when the lifeline (``lifeline.py``, passed through here as an open file descriptor)
-reads end-of-file, which it checks before any code of the submission can run.
+reads end-of-file, which it checks before any code of the submission can run. What is left is
+bwrap's own step from arming its signal to the go-ahead (one system call): a grading process
+dying exactly then still leaves a blocked, empty sandbox process.
 """
 import marshal
 import os
