@@ -272,3 +272,87 @@ def test_a_sandbox_whose_parent_death_signals_never_armed_still_ends_with_its_gr
     for _ in left:
         subprocess.run(["pkill", "-9", "-f", str(SCRATCH)], check=False)
     assert not left, f"sandboxed processes outlived their grading process: {left}"
+
+
+KILLED_WITH_ITS_BWRAP_HELD = """
+import marshal, os, signal, subprocess, sys, tempfile, time
+from pathlib import Path
+from course_lib.grading.autograde import prepare_sandbox
+from course_lib.grading.course import REPO_ROOT
+from course_lib.grading.launcher import CONFIG_NAME
+from course_lib.grading.sandbox import SandboxLimits, SandboxMounts, launcher_path, prepare_kernel
+
+tree, kernels = prepare_sandbox(Path(sys.argv[1]), SandboxLimits().memory)
+block = int(sys.argv[2])  # a pipe's read end; the test keeps its write end open
+run = Path(tempfile.mkdtemp(prefix="course-lib-kernel-")) / "run"
+config = prepare_kernel(run, SandboxMounts(str(tree), str(REPO_ROOT / "data")), [], SandboxLimits())
+# The real launcher and bwrap, bwrap held (--userns-block-fd) right after it armed its
+# parent-death signal, before its go-ahead: the window this grading process dies in.
+info = os.open(os.devnull, os.O_WRONLY)
+settings = marshal.loads((run / CONFIG_NAME).read_bytes())
+settings["bwrap"][1:1] = ["--unshare-user", "--info-fd", str(info), "--userns-block-fd", str(block)]
+(run / CONFIG_NAME).write_bytes(marshal.dumps(settings))
+(run / "kernel.json").write_text("{}")
+launcher = subprocess.Popen([sys.executable, "-I", "-S", str(launcher_path()), str(run / "kernel.json")],
+                            pass_fds=(config.lifeline, block, info), cwd=run, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children")
+deadline = time.monotonic() + 60
+while not children.read_text().split() and time.monotonic() < deadline:  # bwrap has cloned it
+    time.sleep(0.01)
+print("held", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_sandbox_left_blocked_by_a_killed_grader_is_ended_when_the_next_run_starts(tmp_path, monkeypatch):
+    """bwrap's own step from arming its parent-death signal to its go-ahead, which no lifeline
+    reaches, made to happen for sure: the grader dies while its bwrap is held there, and the
+    sandbox's first process stays blocked. What a run does first (``remove_leftovers``) ends it
+    and removes its kernel folder, and leaves a live grader's kernel alone."""
+    from sandbox_helpers import require_bwrap
+
+    from course_lib.grading.autograde import prepare_sandbox
+    from course_lib.grading.execute import Sandbox, start_sandboxed_kernel
+    from course_lib.grading.leftovers import remove_leftovers
+    from course_lib.grading.sandbox import SandboxLimits, SandboxMounts
+
+    from jupyter_client.utils import run_sync
+
+    require_bwrap()
+    script = tmp_path / "held.py"
+    script.write_text(KILLED_WITH_ITS_BWRAP_HELD)
+    before = {p.name for p in SCRATCH.glob("course-lib-kernel-*")}  # earlier tests' (no process left)
+    read, write = os.pipe()
+    try:
+        with open(tmp_path / "held.log", "w") as log:  # not a pipe: the blocked process keeps it open
+            done = subprocess.run([sys.executable, str(script), str(tmp_path / "out"), str(read)], pass_fds=(read,),
+                                  env=dict(os.environ, TMPDIR=str(SCRATCH)), cwd=REPO_ROOT, stdout=log,
+                                  stderr=subprocess.STDOUT, timeout=240)
+        output = (tmp_path / "held.log").read_text()
+        assert done.returncode == -signal.SIGKILL and "held" in output, output[-2000:]
+        time.sleep(2)
+        blocked = sandboxed_processes(SCRATCH, states=True)
+        assert blocked, "the held bwrap left nothing behind: the window was not reproduced"
+        folders = {p.name for p in SCRATCH.glob("course-lib-kernel-*")} - before
+
+        monkeypatch.setattr(tempfile, "tempdir", str(SCRATCH))  # a live grader's kernel beside it
+        tree, kernels = prepare_sandbox(tmp_path / "live", SandboxLimits().memory)
+        live = start_sandboxed_kernel(kernels, Sandbox(SandboxMounts(str(tree), str(REPO_ROOT / "data")), SandboxLimits()), [])
+        try:
+            removed = remove_leftovers(SCRATCH)
+            assert removed and {r.scratch.name for r in removed} == folders, (removed, folders, blocked)
+            deadline = time.monotonic() + 10
+            while any(str(r.scratch) in p for p in sandboxed_processes(SCRATCH) for r in removed) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not [p for p in sandboxed_processes(SCRATCH) for r in removed if str(r.scratch) in p]
+            assert not any((SCRATCH / name).exists() for name in folders)
+            assert live.km.has_kernel and run_sync(live.km.is_alive)(), "a live grader's kernel was ended"
+            assert remove_leftovers(SCRATCH) == []
+        finally:
+            live.close()
+    finally:
+        os.close(read)
+        os.close(write)
+        if sandboxed_processes(SCRATCH):
+            subprocess.run(["pkill", "-9", "-f", str(SCRATCH)], check=False)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from course_lib.grading.course import REPO_ROOT, Course, read_notebook, use_tool_env
 from course_lib.grading.gradebook import GradebookWriter, open_gradebook, set_duedate
+from course_lib.grading.leftovers import remove_leftovers
 from course_lib.grading.pipeline import NO_SANDBOX_NOTE, grade_submission, graded_cells, with_late_policy, zero_result
 from course_lib.grading.record import atomic_write, read_result, result_path
 from course_lib.grading.records import CellLimits, CellResult, CellStatus, Result, Status, Task
@@ -289,6 +290,11 @@ def run_autograde(
     use_tool_env()
     if settings.sandbox:
         require_sandbox()  # SandboxUnavailable says what is missing and how to install it
+        left = remove_leftovers()
+        if left:
+            graders = sorted({leftover.grader for leftover in left})
+            print(f"ended {len(left)} sandbox processes left by grading processes that are gone "
+                  f"(pids {', '.join(map(str, graders))})", file=sys.stderr)
     else:
         print(f"WARNING: {NO_SANDBOX_NOTE}; it could read and change the instructor's files. "
               "Every result of this run is marked.", file=sys.stderr)

@@ -18,7 +18,8 @@ go-ahead. A grading process that dies before that is caught by the kernel itself
 sandbox when the lifeline (``lifeline.py``, passed through here as an open file descriptor)
 reads end-of-file, which it checks before any code of the submission can run. What is left is
 bwrap's own step from arming its signal to the go-ahead (one system call): a grading process
-dying exactly then still leaves a blocked, empty sandbox process.
+dying exactly then leaves a blocked, empty sandbox process, which the next run ends when it
+starts (``leftovers.py``).
 """
 import marshal
 import os
