@@ -77,10 +77,13 @@ def make_bundle(task: Task, code: str) -> Bundle:
 def _unpacked(bundle: Bundle, memory: int) -> tuple[Path, bool]:
     """The worker's copy of ``bundle``: unpacked once per worker machine (the workers of one
     machine take turns under a file lock, so the second waits for the first's copy rather than
-    unpacking its own), then reused by every task; True when this call unpacked it."""
+    unpacking its own), then reused by every task; True when this call unpacked it. Unpacking
+    is a run's start on that machine: it first ends the sandboxes of grading processes that are
+    gone (``leftovers.py``), as a local run does."""
     import compileall
     import fcntl
 
+    from course_lib.grading.leftovers import remove_leftovers
     from course_lib.grading.sandbox import write_kernelspec
 
     folder = Path(tempfile.gettempdir()) / CACHE / bundle.digest
@@ -91,6 +94,7 @@ def _unpacked(bundle: Bundle, memory: int) -> tuple[Path, bool]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (folder / "ready").is_file():
             return folder, False
+        remove_leftovers()
         staging = Path(tempfile.mkdtemp(prefix=f"{bundle.digest[:12]}-", dir=folder.parent))
         with tarfile.open(fileobj=io.BytesIO(bundle.archive)) as tar:
             tar.extractall(staging, filter="data")
