@@ -309,7 +309,8 @@ def test_a_sandbox_left_blocked_by_a_killed_grader_is_ended_when_the_next_run_st
     """bwrap's own step from arming its parent-death signal to its go-ahead, which no lifeline
     reaches, made to happen for sure: the grader dies while its bwrap is held there, and the
     sandbox's first process stays blocked. What a run does first (``remove_leftovers``) ends it
-    and removes its kernel folder, and leaves a live grader's kernel alone."""
+    and removes its kernel folder and that of a grader that exited before its kernel started,
+    and leaves a live grader's kernel alone."""
     from sandbox_helpers import require_bwrap
 
     from course_lib.grading.autograde import prepare_sandbox
@@ -334,19 +335,27 @@ def test_a_sandbox_left_blocked_by_a_killed_grader_is_ended_when_the_next_run_st
         time.sleep(2)
         blocked = sandboxed_processes(SCRATCH, states=True)
         assert blocked, "the held bwrap left nothing behind: the window was not reproduced"
-        folders = {p.name for p in SCRATCH.glob("course-lib-kernel-*")} - before
 
-        monkeypatch.setattr(tempfile, "tempdir", str(SCRATCH))  # a live grader's kernel beside it
+        # A kernel folder whose grader exited before starting the kernel, and a live grader's kernel.
+        subprocess.run([sys.executable, "-c", "import tempfile; from pathlib import Path; "
+                        "from course_lib.grading.leftovers import record_grader; "
+                        f"record_grader(Path(tempfile.mkdtemp(prefix='course-lib-kernel-', dir={str(SCRATCH)!r})))"],
+                       check=True, cwd=REPO_ROOT)
+        folders = {p.name for p in SCRATCH.glob("course-lib-kernel-*")} - before
+        assert len(folders) == 2, folders
+        monkeypatch.setattr(tempfile, "tempdir", str(SCRATCH))
         tree, kernels = prepare_sandbox(tmp_path / "live", SandboxLimits().memory)
         live = start_sandboxed_kernel(kernels, Sandbox(SandboxMounts(str(tree), str(REPO_ROOT / "data")), SandboxLimits()), [])
         try:
             removed = remove_leftovers(SCRATCH)
-            assert removed and {r.scratch.name for r in removed} == folders, (removed, folders, blocked)
+            assert removed and len({r.scratch for r in removed}) == 1 and {r.scratch.name for r in removed} < folders, (
+                removed, folders, blocked)
             deadline = time.monotonic() + 10
             while any(str(r.scratch) in p for p in sandboxed_processes(SCRATCH) for r in removed) and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert not [p for p in sandboxed_processes(SCRATCH) for r in removed if str(r.scratch) in p]
-            assert not any((SCRATCH / name).exists() for name in folders)
+            assert not any((SCRATCH / name).exists() for name in folders)  # the blocked one's and the stale one
+            assert live.scratch.is_dir()
             assert live.km.has_kernel and run_sync(live.km.is_alive)(), "a live grader's kernel was ended"
             assert remove_leftovers(SCRATCH) == []
         finally:

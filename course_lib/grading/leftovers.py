@@ -84,10 +84,19 @@ def find_leftovers(tmp: Path | None = None) -> list[Leftover]:
     return found
 
 
+def stale_folders(tmp: Path | None = None) -> list[Path]:
+    """The kernel folders in ``tmp`` (default: the temporary folder) whose grading process is
+    gone (what a killed grader leaves besides processes)."""
+    tmp = Path(tmp or tempfile.gettempdir())
+    return [scratch for scratch in sorted(tmp.glob(KERNEL_FOLDER + "*"))
+            if (grader := _grader(scratch)) is not None and process_start(grader[0]) != grader[1]]
+
+
 def remove_leftovers(tmp: Path | None = None) -> list[Leftover]:
-    """Kill every leftover process (see ``find_leftovers``) and remove its kernel folder;
-    returns the leftovers. A process is signalled through a pidfd opened while its command
-    line still names the folder, so a pid reused meanwhile is never hit."""
+    """Kill every leftover process (see ``find_leftovers``), then remove every kernel folder
+    whose grading process is gone; returns the leftover processes. A process is signalled
+    through a pidfd opened while its command line still names the folder, so a pid reused
+    meanwhile is never hit."""
     leftovers = find_leftovers(tmp)
     for leftover in leftovers:
         try:
@@ -101,6 +110,6 @@ def remove_leftovers(tmp: Path | None = None) -> list[Leftover]:
             pass
         finally:
             os.close(handle)
-    for scratch in {leftover.scratch for leftover in leftovers}:
+    for scratch in {leftover.scratch for leftover in leftovers} | set(stale_folders(tmp)):
         shutil.rmtree(scratch, ignore_errors=True)
     return leftovers
