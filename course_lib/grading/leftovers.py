@@ -8,6 +8,8 @@ holds its namespaces and its kernel folder. So every kernel folder records the g
 that started it (``grader``: pid and start time, in the folder above the socket folder, which
 the sandbox cannot reach), every process of a sandbox names its kernel folder on its command
 line (the connection file), and a process whose grading process is gone is a leftover.
+Graders that share a temporary folder must share a pid namespace (one machine or container):
+a pid is looked up in this process's /proc.
 """
 from __future__ import annotations
 
