@@ -19,6 +19,7 @@ from nbgrader.api import Gradebook
 
 from course_lib.grading.autograde import KILL_AT, run_autograde
 from course_lib.grading.course import REPO_ROOT, Course
+from course_lib.grading.leftovers import stale_folders
 from course_lib.grading.release import release
 
 from grading_fixtures import EXAMPLES, FIXTURE, FIXTURE_JUDGES, HERE, SETTINGS
@@ -176,6 +177,8 @@ def test_killed_at_any_point_then_run_again_ends_as_an_uninterrupted_run(folder,
         assert finish(start(script, course, folder, out, point), log) == (-signal.SIGKILL if killed else 0), point
     assert finish(start(script, course, folder, out), log) == 0
     assert snapshot(course, out) == expected
+    # Each run started by removing what the killed ones left in their temporary folder.
+    assert stale_folders(SCRATCH) == [], stale_folders(SCRATCH)
 
 
 KILLED_AT_KERNEL_START = """
