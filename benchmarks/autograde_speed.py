@@ -33,6 +33,11 @@ import tempfile
 import time
 from pathlib import Path
 
+# The grading package first: it marks jsonschema's slow optional import absent (see
+# course_lib/grading/__init__.py) before nbformat loads jsonschema. The pool's workers re-import
+# this script, so without this order each would pay that import, which the grader's own
+# command never does.
+import course_lib.grading  # noqa: F401, I001
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
