@@ -125,3 +125,16 @@ def test_every_example_gets_the_same_verdicts_with_every_cell_run(tmp_path_facto
     notebooks = list(graded.rglob("*.ipynb")) if graded.is_dir() else []
     for path in notebooks:
         assert SKIPPED_SOURCE not in path.read_text()
+
+
+def test_a_skipped_demo_cell_never_reaches_the_kernel(layers_run):
+    """The suite's main run of the layers examples: the reference's graded notebook shows each
+    skipped demo cell with no execution count (it was never sent), and the cells that ran
+    counted on without a gap where it stands."""
+    nb = nbformat.read(str(layers_run.out / "autograded" / "reference" / "layers.ipynb"), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    skipped = [c for c in code if c.source == SKIPPED_SOURCE]
+    assert skipped, "the layers reference had no demo-only cell skipped"
+    assert all(c.execution_count is None and c.outputs == [] for c in skipped)
+    counts = [c.execution_count for c in code if c.source != SKIPPED_SOURCE]
+    assert counts == list(range(1, len(counts) + 1)), counts

@@ -1,11 +1,13 @@
-"""The next submission's kernel started while the current one runs (grading/spare.py): each
-submission still gets a fresh sandboxed kernel of its own, none is wasted or left behind, and a
-kernel started for another sandbox, or one that died while it waited, is never used."""
+"""The next submission's kernel started while the current one runs (grading/spare.py), and a
+worker's first one as the worker starts (``pipeline.warm_worker``): each submission still gets a
+fresh sandboxed kernel of its own, none is wasted or left behind, and a kernel started for
+another sandbox, or one that died while it waited, is never used."""
 from __future__ import annotations
 
 import copy
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -16,7 +18,8 @@ import course_lib.grading.spare as spare_module
 from course_lib.grading.autograde import prepare_sandbox
 from course_lib.grading.course import REPO_ROOT, grade_id
 from course_lib.grading.execute import Sandbox
-from course_lib.grading.pipeline import grade_submission
+from course_lib.grading.judge import load_judge
+from course_lib.grading.pipeline import grade_submission, warm_worker
 from course_lib.grading.records import CellLimits, Task
 from course_lib.grading.sandbox import SandboxLimits, SandboxMounts
 from course_lib.grading.spare import spare_kernel
@@ -120,3 +123,31 @@ def test_a_kernel_started_for_another_sandbox_or_dead_is_never_used(tiny_run, tm
     assert grade_submission(task).score == 6
     assert [who for who, _ in starts] == ["spare", "run"]
     assert not dead.scratch.exists()
+
+
+def test_a_worker_starts_its_first_kernel_as_it_starts_and_its_first_submission_runs_in_it(tiny_run, tmp_path, starts):
+    from sandbox_helpers import require_bwrap
+
+    require_bwrap()
+    task, = _tasks(tiny_run, tmp_path, [False])
+    warm_worker(task, kernel=False)  # a run without kernels ahead starts none at the worker's start either
+    assert starts == []
+    warm_worker(task)
+    assert [who for who, _ in starts] == ["spare"]
+    first = starts[0][1]
+    assert spare_kernel().kernel is first and first.slot == 0
+    result = grade_submission(task)
+    assert result.score == 6, result.notes
+    assert [who for who, _ in starts] == ["spare"], "the first submission started a kernel of its own"
+    assert spare_kernel().kernel is None and not first.scratch.exists()
+    assert "FRESH-KERNEL" in _printed(tmp_path, "student0")
+
+
+def test_a_worker_start_builds_what_the_mnist_judge_keeps_for_every_submission(tiny_run, tmp_path):
+    task, = _tasks(tiny_run, tmp_path, [False])
+    judge_path = REPO_ROOT / "course_lib" / "judges" / "mnist_softmax.py"
+    warm = load_judge(judge_path).warm
+    assert warm is not None
+    warm.cache_clear()
+    warm_worker(replace(task, judge=str(judge_path), sandbox=False), kernel=False)
+    assert warm.cache_info().currsize == 1  # the selection problem and its reference tables, built

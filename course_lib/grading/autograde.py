@@ -31,7 +31,8 @@ from pathlib import Path
 from course_lib.grading.course import REPO_ROOT, Course, read_notebook, use_tool_env
 from course_lib.grading.gradebook import GradebookWriter, open_gradebook, set_duedate
 from course_lib.grading.leftovers import remove_leftovers
-from course_lib.grading.pipeline import NO_SANDBOX_NOTE, grade_submission, graded_cells, with_late_policy, zero_result
+from course_lib.grading.pipeline import (NO_SANDBOX_NOTE, grade_submission, graded_cells, warm_worker, with_late_policy,
+                                         zero_result)
 from course_lib.grading.record import atomic_write, read_result, result_path
 from course_lib.grading.records import CellLimits, CellResult, CellStatus, Result, Status, Task
 from course_lib.grading.sandbox import DEFAULT_MEMORY, copy_student_package, require_sandbox, write_kernelspec
@@ -101,8 +102,20 @@ def _safe_grade(task: Task) -> Result:
         return result
 
 
+def _start_worker(grader: int, task: Task, prestart: bool) -> None:
+    """A worker's initializer: tie it to the grader, then warm it for the run ``task`` belongs
+    to (its first kernel starting when ``prestart``, the judge's data; ``pipeline.warm_worker``).
+    Warming is only a head start: if it fails, the first submission starts its own kernel and
+    says why."""
+    _die_with_grader(grader)
+    try:
+        warm_worker(task, kernel=prestart)
+    except Exception:  # noqa: BLE001 - an initializer that raises would break the whole pool
+        pass
+
+
 def _die_with_grader(grader: int) -> None:
-    """A worker's initializer: the worker dies with the grader, even one killed by SIGKILL
+    """Tie this worker to the grader: it dies with the grader, even one killed by SIGKILL
     (an orphaned worker would otherwise wait forever for its next submission)."""
     try:
         import ctypes
@@ -114,11 +127,13 @@ def _die_with_grader(grader: int) -> None:
         os._exit(1)
 
 
-def _grade_in_pool(tasks: list[Task], jobs: int, results: dict, writer: GradebookWriter, bar, kill: KillSwitch) -> list[Task]:
-    """Grade ``tasks`` in one pool of ``jobs`` workers; returns the tasks of a broken pool."""
+def _grade_in_pool(tasks: list[Task], jobs: int, results: dict, writer: GradebookWriter, bar, kill: KillSwitch,
+                   prestart: bool = True) -> list[Task]:
+    """Grade ``tasks`` in one pool of ``jobs`` workers, each starting its first kernel as it
+    starts when ``prestart``; returns the tasks of a broken pool."""
     broken = []
     with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))), mp_context=get_context("spawn"),
-                             initializer=_die_with_grader, initargs=(os.getpid(),)) as pool:
+                             initializer=_start_worker, initargs=(os.getpid(), tasks[0], prestart)) as pool:
         futures = {pool.submit(_safe_grade, task): task for task in tasks}
         for future in as_completed(futures):
             task = futures[future]
@@ -365,7 +380,7 @@ def run_autograde(
         while pending:
             broken = []
             for group in ([[replace(t, prestart=False)] for t in pending] if alone else [pending]):
-                broken += _grade_in_pool(group, settings.jobs, results, writer, bar, kill)
+                broken += _grade_in_pool(group, settings.jobs, results, writer, bar, kill, settings.prestart)
             if alone:
                 for task in broken:
                     result = zero_result(task, Status.ERROR, "the grader's worker crashed twice on this submission")

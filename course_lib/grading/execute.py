@@ -323,8 +323,10 @@ def run_graded_notebook(
     after_graded: AfterGraded | None = None,
     started: StartedKernel | None = None,
     slot: int = 0,
+    skip: frozenset[int] = frozenset(),
 ) -> Execution:
-    """Execute ``nb`` in place in a grading kernel; retry once on "Address already in use".
+    """Execute ``nb`` in place in a grading kernel, but for the code cells ``skip`` (never sent
+    to the kernel; their status is "skipped"); retry once on "Address already in use".
 
     With ``sandbox`` the kernel runs in its bwrap sandbox, whose working folder holds copies
     of ``workdir``'s files, and talks to the grader over ipc sockets (``env`` and ``ports`` are
@@ -334,7 +336,8 @@ def run_graded_notebook(
     ``workdir`` with ``env``, over TCP (``ports``, shell, iopub, stdin, control, hb, fixes the
     first attempt's ports)."""
     try:
-        return _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox, after_graded, started, slot)
+        return _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox, after_graded, started, slot,
+                    skip)
     except KernelStartError as error:
         if "Address already in use" not in error.log:
             raise
@@ -342,7 +345,7 @@ def run_graded_notebook(
             if cell.cell_type == "code":
                 cell.outputs = []
                 cell.execution_count = None
-        execution = _run(nb, graded, workdir, kernel_dir, env, limits, log_path, None, sandbox, after_graded)
+        execution = _run(nb, graded, workdir, kernel_dir, env, limits, log_path, None, sandbox, after_graded, skip=skip)
         execution.retried = "the kernel's port was taken (Address already in use); retried once"
         return execution
 
@@ -416,7 +419,7 @@ def start_sandboxed_kernel(kernel_dir: Path, sandbox: Sandbox, files: list[Path]
 
 
 def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox, after_graded,
-         started: StartedKernel | None = None, slot: int = 0) -> Execution:
+         started: StartedKernel | None = None, slot: int = 0, skip: frozenset[int] = frozenset()) -> Execution:
     execution = Execution()
     kernel = None
     if sandbox is not None:
@@ -463,7 +466,7 @@ def _run(nb, graded, workdir, kernel_dir, env, limits, log_path, ports, sandbox,
                     pass
                 raise KernelStartError(f"the kernel did not start: {type(error).__name__}: {error}", text) from None
             try:
-                _run_cells(client, km, nb, graded, limits, start, execution, after_graded)
+                _run_cells(client, km, nb, graded, limits, start, execution, after_graded, skip)
             finally:
                 # The client does not own a kernel manager it was given: stop the kernel here.
                 try:
@@ -502,9 +505,12 @@ def _append(log_path: Path, kernel_log: Path) -> None:
         pass
 
 
-def _run_cells(client, km, nb, graded, limits, start, execution, after_graded) -> None:
+def _run_cells(client, km, nb, graded, limits, start, execution, after_graded, skip) -> None:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
+            continue
+        if index in skip:
+            execution.status[index] = "skipped"
             continue
         if execution.stopped:
             execution.status[index] = "not run"

@@ -56,6 +56,9 @@ class AssignmentJudge:
     assignment: str
     cells: dict[str, CellJudge]
     reference: dict[str, object] = field(default_factory=dict)
+    # What the checks keep for every submission a process grades (the mnist judge's copy of the
+    # data and its reference tables): a pool worker builds it while its first kernel starts.
+    warm: Callable[[], object] | None = None
 
     def assert_cell(self, grade_id: str, namespace: dict) -> None:
         """Plain nbgrader's hidden test: run the cell's checks on the live notebook ``namespace``

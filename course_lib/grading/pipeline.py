@@ -73,6 +73,37 @@ def _probe_runner(prober, limits):
     return probe
 
 
+def release_files(task: Task) -> list[Path]:
+    """The files beside the release notebook: every kernel's working folder gets a copy."""
+    return sorted(f for f in Path(task.release).parent.iterdir() if f.suffix != ".ipynb" and f.is_file())
+
+
+def task_sandbox(task: Task):
+    """The sandbox of ``task``'s kernel: the student tree, the data and MNIST decoded once per
+    machine (``mnist_cache``), all read-only, and the run's limits. The same for every
+    submission of a run."""
+    from course_lib.grading.execute import Sandbox
+    from course_lib.grading.sandbox import SandboxLimits, SandboxMounts
+    from course_lib.mnist_cache import machine_cache
+
+    return Sandbox(SandboxMounts(task.tree, task.data, machine_cache(task.data)), SandboxLimits(memory=task.memory))
+
+
+def warm_worker(task: Task, kernel: bool = True) -> None:
+    """A pool worker's start, before its first submission (``task``, or any of its run): the
+    kernel that submission will take starts now (if ``kernel``), in uid slot 0, while this
+    process loads the judge and the judge builds what it keeps for every submission
+    (``AssignmentJudge.warm``); otherwise the first submission would wait for each in turn."""
+    from course_lib.grading.judge import load_judge
+    from course_lib.grading.spare import spare_kernel
+
+    if kernel and task.sandbox:
+        spare_kernel().start(Path(task.kernels), task_sandbox(task), release_files(task), slot=0)
+    judge = load_judge(Path(task.judge))
+    if judge.warm is not None:
+        judge.warm()
+
+
 def with_late_policy(task: Task, result: Result) -> Result:
     """``result`` with the submission's time and the late policy's penalty (a note says it)."""
     from datetime import datetime
@@ -96,12 +127,12 @@ def grade_submission(task: Task) -> Result:
     """Grade one submission (runs in a worker process); writes and returns its result."""
     from course_lib.grading.cell_errors import defining_cells, explain_missing
     from course_lib.grading.demos import skip_demo_cells
-    from course_lib.grading.execute import MESSAGE_LIMIT, ExecutionLimits, KernelStartError, Sandbox, run_graded_notebook
+    from course_lib.grading.execute import MESSAGE_LIMIT, ExecutionLimits, KernelStartError, run_graded_notebook
     from course_lib.grading.judge import judge_cell, load_judge
     from course_lib.grading.read import Unreadable, read_submission
     from course_lib.grading.record import write_result
     from course_lib.grading.restore import rebuild
-    from course_lib.grading.sandbox import SandboxLimits, SandboxMounts, kernel_env
+    from course_lib.grading.sandbox import kernel_env
     from course_lib.grading.scan import scan_cell
     from course_lib.grading.spare import spare_kernel
     from course_lib.mnist_cache import machine_cache
@@ -117,8 +148,7 @@ def grade_submission(task: Task) -> Result:
     judge = load_judge(Path(task.judge))
     rebuilt = rebuild(student_nb, source_nb, release_nb)
     nb = rebuilt.nb
-    if task.skip_demos:
-        skip_demo_cells(nb, source_nb)
+    skipped = frozenset(skip_demo_cells(nb, source_nb) if task.skip_demos else ())
     flags = [f.describe() for i in sorted(rebuilt.student_cells) if nb.cells[i].cell_type == "code"
              for f in scan_cell(i, nb.cells[i].source)]
     graded = {i for i, c in enumerate(nb.cells) if is_grade(c) and not is_solution(c)}
@@ -138,7 +168,7 @@ def grade_submission(task: Task) -> Result:
     status = Status.GRADED
     with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as workdir:
         work = Path(workdir)
-        extras = [f for f in Path(task.release).parent.iterdir() if f.suffix != ".ipynb" and f.is_file()]
+        extras = release_files(task)
         for extra in extras:
             shutil.copy(extra, work / extra.name)
         # Sandboxed, the kernel sees the student tree, the data (both read-only) and a private
@@ -146,7 +176,7 @@ def grade_submission(task: Task) -> Result:
         # it runs here, as the grader's user, with the same environment on host paths.
         decoded = machine_cache(task.data)  # MNIST decoded once per machine, mapped by the kernels
         env = dict(kernel_env(task.tree, task.data, str(work), decoded), PATH=os.environ.get("PATH", ""))
-        sandbox = Sandbox(SandboxMounts(task.tree, task.data, decoded), SandboxLimits(memory=task.memory)) if task.sandbox else None
+        sandbox = task_sandbox(task) if task.sandbox else None
         log = out / "logs" / f"{task.student}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         seconds, retried = 0.0, None
@@ -156,11 +186,11 @@ def grade_submission(task: Task) -> Result:
         started = spare.take() if spare is not None else None
         slot = started.slot if started is not None else 0
         if spare is not None and task.prestart:
-            spare.start(Path(task.kernels), sandbox, sorted(extras), slot=1 - slot)
+            spare.start(Path(task.kernels), sandbox, extras, slot=1 - slot)
         try:
             execution = run_graded_notebook(nb, graded, work, Path(task.kernels), env, limits, log,
                                             list(task.ports) if task.ports else None, sandbox, after_graded=after_graded,
-                                            started=started, slot=slot)
+                                            started=started, slot=slot, skip=skipped)
         except KernelStartError as error:
             status = Status.ERROR
             notes.append(str(error))

@@ -361,6 +361,7 @@ def choice_on_validation(student) -> None:
 
 JUDGE = AssignmentJudge(
     assignment="mnist_softmax",
+    warm=_selection_problem,
     reference={"softmax": reference_softmax, "predict": solution.predict,
                "softmax_loss_and_gradient": solution.softmax_loss_and_gradient},
     cells={cell.grade_id: cell for cell in [
