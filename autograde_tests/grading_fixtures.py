@@ -18,9 +18,7 @@ EXAMPLES = HERE / "examples"
 FIXTURE = HERE / "fixture_course"
 FIXTURE_JUDGES = HERE / "fixture_judges"
 # Short limits keep the timeout examples quick; the course default is 20 s per cell.
-# The fixture course (tiny, with its adversarial examples) with kernels started ahead whatever the
-# machine's CPUs; the course's notebooks below keep the default (ahead only with a CPU free).
-SETTINGS = Settings(jobs=2, cell_timeout=5, budget=30, prestart=True)
+SETTINGS = Settings(jobs=2, cell_timeout=5, budget=30)
 # The course's notebooks train models in some cells: more than the course default limits (20 s a
 # cell, 120 s a notebook), since CI grades them while other tests load its two cores.
 COURSE_SETTINGS = Settings(jobs=2, cell_timeout=45, budget=300)

@@ -24,9 +24,7 @@ from course_lib.grading.submissions import Submission
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE / "examples" / "tiny"
 MARK = "courselibattackmark"  # in every file and process an attack tries to leave behind
-# Kernels started ahead, whatever the machine's CPUs: the attackers are graded while the next
-# classmate's sandbox waits beside theirs, and the workers' first kernels start with the workers.
-SETTINGS = Settings(jobs=2, cell_timeout=5, budget=40, prestart=True)
+SETTINGS = Settings(jobs=2, cell_timeout=5, budget=40)
 
 
 def require_bwrap() -> None:

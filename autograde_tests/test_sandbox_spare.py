@@ -151,13 +151,3 @@ def test_a_worker_start_builds_what_the_mnist_judge_keeps_for_every_submission(t
     warm.cache_clear()
     warm_worker(replace(task, judge=str(judge_path), sandbox=False), kernel=False)
     assert warm.cache_info().currsize == 1  # the selection problem and its reference tables, built
-
-
-def test_kernels_start_ahead_by_default_only_when_the_workers_leave_a_cpu_free():
-    from course_lib.grading.autograde import Settings
-    from course_lib.threads import cpu_budget
-
-    cpus = cpu_budget().cpus
-    assert Settings(jobs=cpus).ahead is False and Settings(jobs=cpus + 1).ahead is False
-    assert Settings(jobs=max(1, cpus - 1)).ahead is (cpus > 1)
-    assert Settings(jobs=cpus, prestart=True).ahead is True and Settings(jobs=1, prestart=False).ahead is False

@@ -3,9 +3,8 @@ mlp_backprop) graded by course_lib's pipeline with 1 and 2 workers, with and wit
 sandbox, and by plain `nbgrader autograde` (one process per student), in the same run. Prints
 seconds per submission, what a submission costs beyond an empty notebook's kernel round trip
 (start, one empty cell, shutdown, through the same sandbox), and the ratios, with and without
-each worker starting its next submission's kernel ahead (grading/spare.py; by default only when
-the workers leave a CPU free); with --main-job, the README's first command
-(`course-lib-grade demo`, fresh build folder) timed as well.
+each worker starting its next submission's kernel ahead (grading/spare.py); with --main-job,
+the README's first command (`course-lib-grade demo`, fresh build folder) timed as well.
 
 Targets (issue 15): every graded notebook <= 1.5 s per submission beyond the kernel round trip;
 >= 1.7x from 2 workers; the main job <= 2 minutes on a quiet 2-core machine.
@@ -76,7 +75,7 @@ def cpu_jiffies() -> tuple[int, int]:
 
 
 def ours(course: Course, assignment: str, submitted: Path, out: Path, jobs: int, sandbox: bool = True,
-         prestart: bool | None = None, busy: dict | None = None) -> tuple[float, list]:
+         prestart: bool = True, busy: dict | None = None) -> tuple[float, list]:
     """Seconds of one run of the pipeline; ``busy[jobs]`` gets how many of the machine's cores
     were busy on average during it (everything on the machine counts: run it quiet)."""
     start, (busy0, all0) = time.perf_counter(), cpu_jiffies()
@@ -159,14 +158,14 @@ def bench_assignment(course: Course, assignment: str, tmp: Path, args, trip: dic
             results = results or got
             assert [r.score for r in got] == [r.score for r in results], f"{assignment}: the sandbox changed a score"
     timed, busy = {}, {}
-    for jobs in (1, 2):  # the default: kernels ahead only when the workers leave a CPU free
-        seconds, got = ours(course, assignment, submitted, tmp / f"{assignment}-{jobs}w", jobs, busy=busy)
-        assert [r.score for r in got] == [r.score for r in results], f"{assignment}: {jobs} worker(s) disagree"
+    for jobs in (1, 2):  # the default: each worker starts its next submission's kernel ahead
+        seconds, got = ours(course, assignment, submitted, tmp / f"{assignment}-{jobs}w-ahead", jobs, busy=busy)
+        assert [r.score for r in got] == [r.score for r in results], f"{assignment}: {jobs} worker(s), kernels ahead, disagree"
         timed[jobs] = seconds / args.n
-    seconds, got = ours(course, assignment, submitted, tmp / f"{assignment}-2w-ahead", 2, prestart=True)
-    assert [r.score for r in got] == [r.score for r in results], f"{assignment}: 2 workers with kernels ahead disagree"
+    seconds, got = ours(course, assignment, submitted, tmp / f"{assignment}-2w", 2, prestart=False)
+    assert [r.score for r in got] == [r.score for r in results], f"{assignment}: 1 and 2 workers disagree"
     figures = {"1 worker": timed[1], "2 workers": timed[2],
-               "1 worker, nothing ahead": statistics.median(sandboxed), "2 workers, kernels ahead": seconds / args.n,
+               "1 worker, nothing ahead": statistics.median(sandboxed), "2 workers, nothing ahead": seconds / args.n,
                "1 worker, --no-sandbox": statistics.median(bare),
                "sandbox pairs": [a - b for a, b in zip(sandboxed, bare)],
                "cores busy, 1 worker": busy[1], "cores busy, 2 workers": busy[2],
@@ -224,7 +223,7 @@ def main() -> None:
                 f = figures[assignment]
                 print(f"{assignment}: {args.n} submissions, 1 worker {f['1 worker']:.2f} s each, "
                       f"{f['beyond']:.2f} s beyond the round trip")
-        rows = ["1 worker", "2 workers", "1 worker, nothing ahead", "2 workers, kernels ahead",
+        rows = ["1 worker", "2 workers", "1 worker, nothing ahead", "2 workers, nothing ahead",
                 "1 worker, --no-sandbox"] + ([] if args.skip_plain else ["plain nbgrader"])
         if figures:
             width = max(14, *(len(a) + 1 for a in figures))
@@ -242,18 +241,9 @@ def main() -> None:
                 print(f"{row:24s}" + "".join(f"{f[row]:{width}.2f}" for f in figures.values()))
             print(f"{'speed-up ceiling':24s}" + "".join(f"{(os.cpu_count() or 1) / f['cores busy, 1 worker']:{width - 1}.2f}x"
                                                       for f in figures.values()) + "   (cores / cores busy with 1 worker)")
-            # Time without kernels ahead / time with them, for each number of workers.
-            default = {jobs: Settings(jobs=jobs).ahead for jobs in (1, 2)}
-            without = {1: "1 worker" if not default[1] else "1 worker, nothing ahead",
-                       2: "2 workers" if not default[2] else None}
-            with_ahead = {1: "1 worker" if default[1] else None, 2: "2 workers, kernels ahead"}
-            for jobs in (1, 2):
-                if without[jobs] and with_ahead[jobs]:
-                    print(f"{f'ahead gain, {jobs} worker' + 's' * (jobs > 1):24s}"
-                          + "".join(f"{f[without[jobs]] / f[with_ahead[jobs]]:{width - 1}.2f}x" for f in figures.values()))
-            print("kernels started ahead by default: " + ", ".join(f"{jobs} worker{'s' * (jobs > 1)} {'yes' if on else 'no'}"
-                                                                   for jobs, on in default.items())
-                  + " (only when the workers leave a CPU free)")
+            for jobs in ("1 worker", "2 workers"):
+                print(f"{'ahead gain, ' + jobs:24s}" + "".join(f"{f[jobs + ', nothing ahead'] / f[jobs]:{width - 1}.2f}x"
+                                                             for f in figures.values()))
             print(f"{'sandbox overhead':24s}" + "".join(f"{statistics.median(f['sandbox pairs']):{width}.2f}" for f in figures.values())
                   + "   (median of the pairs; target <= 0.3)")
             print(f"{'probe + judge share':24s}" + "".join(f"{f['judge'] / f['kernel']:{width}.0%}" for f in figures.values()))

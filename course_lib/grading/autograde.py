@@ -70,24 +70,11 @@ class Settings:
     sandbox: bool = True  # False (--no-sandbox): the kernels run as the grader's own user, unisolated
     skip_demos: bool = True  # False: run the course's demo-only cells too (grading/demos.py)
     cluster: str | None = None  # a Dask scheduler (tcp://host:port) or local:N: one task per submission (grading/cluster.py)
-    prestart: bool | None = None  # each worker starts its next submission's kernel while it grades one (grading/spare.py)
+    prestart: bool = True  # each worker starts its next submission's kernel while it grades one (grading/spare.py)
 
     @property
     def limits(self) -> CellLimits:
         return CellLimits(cell_timeout=self.cell_timeout, budget=self.budget)
-
-    @property
-    def ahead(self) -> bool:
-        """Whether the workers start kernels ahead: ``prestart``, or when it is None, only if
-        the workers leave free one of the CPUs this process may use (``threads.cpu_budget``).
-        A kernel started ahead boots on a free CPU while the running one works; with every CPU
-        busy it only competes with it (autograde_speed.py, 2 workers on 2 CPUs: 0.86x to 1.03x
-        with kernels ahead; 1 worker: 1.18x to 1.68x)."""
-        if self.prestart is not None:
-            return self.prestart
-        from course_lib.threads import cpu_budget
-
-        return self.jobs < cpu_budget().cpus
 
 
 def _sha(*parts: bytes) -> str:
@@ -366,7 +353,7 @@ def run_autograde(
     if not settings.cluster:
         # Each pool worker starts its next submission's kernel while it grades one, except for
         # the last submissions, which no other follows.
-        tasks = [replace(task, prestart=settings.ahead and index < len(tasks) - settings.jobs)
+        tasks = [replace(task, prestart=settings.prestart and index < len(tasks) - settings.jobs)
                  for index, task in enumerate(tasks)]
     bar = tqdm(total=len(submissions), desc=f"autograde {assignment}", unit="nb", disable=not progress)
     bar.update(len(results))
@@ -393,7 +380,7 @@ def run_autograde(
         while pending:
             broken = []
             for group in ([[replace(t, prestart=False)] for t in pending] if alone else [pending]):
-                broken += _grade_in_pool(group, settings.jobs, results, writer, bar, kill, settings.ahead)
+                broken += _grade_in_pool(group, settings.jobs, results, writer, bar, kill, settings.prestart)
             if alone:
                 for task in broken:
                     result = zero_result(task, Status.ERROR, "the grader's worker crashed twice on this submission")
