@@ -19,7 +19,7 @@ from course_lib.grading.autograde import prepare_sandbox
 from course_lib.grading.course import REPO_ROOT, grade_id
 from course_lib.grading.execute import Sandbox
 from course_lib.grading.judge import load_judge
-from course_lib.grading.pipeline import grade_submission, warm_worker
+from course_lib.grading.pipeline import grade_submission, release_files, warm_worker
 from course_lib.grading.records import CellLimits, Task
 from course_lib.grading.sandbox import SandboxLimits, SandboxMounts
 from course_lib.grading.spare import spare_kernel
@@ -67,11 +67,6 @@ def _tasks(tiny_run, tmp_path, prestart: list[bool], memory: int = 3 * 1024**3) 
             for i, ahead in enumerate(prestart)]
 
 
-def _extras(task: Task) -> list[Path]:
-    """The release's files beside its notebook, as the pipeline hands them to a kernel started ahead."""
-    return sorted(f for f in Path(task.release).parent.iterdir() if f.suffix != ".ipynb" and f.is_file())
-
-
 def _printed(tmp_path, student: str) -> str:
     nb = nbformat.read(str(tmp_path / "out" / "autograded" / student / "tiny.ipynb"), as_version=4)
     return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
@@ -107,7 +102,7 @@ def test_a_kernel_started_for_another_sandbox_or_dead_is_never_used(tiny_run, tm
     task, = _tasks(tiny_run, tmp_path, [False])
     # Started ahead with other limits: closed, and the submission gets a kernel of its own.
     other = Sandbox(SandboxMounts(task.tree, task.data), SandboxLimits(memory=2 * 1024**3))
-    spare_kernel().start(Path(task.kernels), other, _extras(task), slot=1)
+    spare_kernel().start(Path(task.kernels), other, release_files(task), slot=1)
     stale = spare_kernel().kernel
     assert stale is not None
     assert grade_submission(task).score == 6
@@ -116,7 +111,7 @@ def test_a_kernel_started_for_another_sandbox_or_dead_is_never_used(tiny_run, tm
     # Started for this sandbox but dead by the time the submission comes: not used either.
     starts.clear()
     mine = Sandbox(SandboxMounts(task.tree, task.data), SandboxLimits(memory=task.memory))
-    spare_kernel().start(Path(task.kernels), mine, _extras(task), slot=1)
+    spare_kernel().start(Path(task.kernels), mine, release_files(task), slot=1)
     dead = spare_kernel().kernel
     dead.km.provisioner.process.kill()
     dead.km.provisioner.process.wait()
