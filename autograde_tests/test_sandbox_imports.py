@@ -1,19 +1,17 @@
 """What a sandboxed kernel has imported before the first cell, and what it imports lazily:
-numpy and what the notebook's first cell imports are loaded ahead (``sandbox.PRELOAD``,
-``sandbox.first_imports``), inside the kernel they will run in; ``import matplotlib.pyplot``
-binds the module but runs it only at its first use (``sandbox.DEFER``), so a graded run, which
-skips the demo cells that plot, never pays for it, and a cell that does plot works as ever."""
+numpy is loaded ahead (``sandbox.PRELOAD``); ``import matplotlib.pyplot`` binds the module but
+runs it only at its first use (``sandbox.DEFER``), so a graded run, which skips the demo cells
+that plot, never pays for it, and a cell that does plot works as ever."""
 from __future__ import annotations
 
 import json
 
-import nbformat
 from jupyter_client.utils import run_sync
 
 from course_lib.grading.autograde import prepare_sandbox
-from course_lib.grading.course import REPO_ROOT, read_notebook
+from course_lib.grading.course import REPO_ROOT
 from course_lib.grading.execute import Sandbox, start_sandboxed_kernel
-from course_lib.grading.sandbox import SandboxLimits, SandboxMounts, first_imports
+from course_lib.grading.sandbox import SandboxLimits, SandboxMounts
 
 REPORT = "import sys, json; print(json.dumps({name: name in sys.modules for name in %r}))"
 
@@ -120,58 +118,3 @@ def test_a_sandboxed_kernel_maps_the_decoded_mnist_read_only(tmp_path):
         client.stop_channels()
         kernel.close()
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in cache.iterdir()} == before
-
-
-def _loaded_before_the_first_cell(tmp_path, preload: tuple[str, ...], names: list[str], code: str = "") -> tuple[dict, str]:
-    """Which of ``names`` a sandboxed kernel started with ``preload`` has loaded before its first
-    cell, and what ``code`` then prints."""
-    from sandbox_helpers import require_bwrap
-
-    require_bwrap()
-    tree, kernels = prepare_sandbox(tmp_path / "out", SandboxLimits().memory)
-    sandbox = Sandbox(SandboxMounts(str(tree), str(REPO_ROOT / "data")), SandboxLimits(), preload=preload)
-    kernel = start_sandboxed_kernel(kernels, sandbox, [])
-    client = kernel.km.client()
-    try:
-        client.start_channels()
-        run_sync(client.wait_for_ready)(timeout=120)
-        return json.loads(run(client, REPORT % names)), run(client, code) if code else ""
-    finally:
-        client.stop_channels()
-        kernel.close()
-
-
-def test_a_graded_kernel_loads_what_its_notebook_imports_first_before_the_first_cell(tmp_path):
-    release = read_notebook(REPO_ROOT / "notebooks" / "mnist_softmax" / "mnist_softmax.ipynb")
-    preload = first_imports(release)
-    assert preload == ("time", "matplotlib.pyplot", "numpy", "course_lib", "course_lib.checks.mnist_softmax")
-    names = ["course_lib", "course_lib.checks.mnist_softmax", "matplotlib", "matplotlib.figure"]
-    loaded, _ = _loaded_before_the_first_cell(tmp_path, preload, names)
-    # loaded, pyplot only bound (its body, which imports matplotlib.figure, runs at first use)
-    assert loaded == {"course_lib": True, "course_lib.checks.mnist_softmax": True, "matplotlib": True,
-                      "matplotlib.figure": False}
-
-
-def test_a_module_loaded_ahead_sees_the_kernel_it_runs_in(tmp_path):
-    """tqdm.auto picks its bar by whether it loads inside a kernel: loaded ahead, it must pick the
-    same bar as when the notebook's first cell loads it."""
-    release = read_notebook(REPO_ROOT / "notebooks" / "mlp_backprop" / "mlp_backprop.ipynb")
-    assert "tqdm.auto" in first_imports(release)
-    code = "from tqdm.auto import tqdm; print(tqdm.__module__)"
-    _, ahead = _loaded_before_the_first_cell(tmp_path / "ahead", first_imports(release), [], code)
-    _, plain = _loaded_before_the_first_cell(tmp_path / "plain", (), [], code)
-    assert ahead.strip() == plain.strip() and ahead.strip().startswith("tqdm."), (ahead, plain)
-
-
-def test_first_imports_takes_only_the_course_first_cell_plain_imports():
-    def nb(source, **nbgrader):
-        metadata = {"nbgrader": {"grade_id": "first", "locked": not nbgrader, "schema_version": 3, "solution": False,
-                                 "grade": False, **nbgrader}}
-        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# title"),
-                                               nbformat.v4.new_code_cell(source, metadata=metadata),
-                                               nbformat.v4.new_code_cell("import scipy")])
-
-    assert first_imports(nb("import os.path as p, numpy\nfrom course_lib import one_hot\nfrom . import x\n"
-                            "if True:\n    import json\nx = 1")) == ("os.path", "numpy", "course_lib")
-    assert first_imports(nb("import numpy as np", solution=True)) == ()  # an answer cell: the student's code
-    assert first_imports(nb("%matplotlib inline\nimport numpy")) == ()  # not plain Python: left to the cell

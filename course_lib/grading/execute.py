@@ -33,8 +33,8 @@ from zmq.utils.monitor import parse_monitor_message
 
 from course_lib.probe import MIME as PROBE_MIME
 from course_lib.probe import REQUEST_FIELD as PROBE_REQUEST_FIELD
-from course_lib.grading.sandbox import (FONT_CACHE, KERNEL_NAME, PLAIN_KERNEL_NAME, PRELOAD, SandboxLimits, SandboxMounts,
-                                        font_cache_files, prepare_kernel, remove_cgroups)
+from course_lib.grading.sandbox import (FONT_CACHE, KERNEL_NAME, PLAIN_KERNEL_NAME, SandboxLimits, SandboxMounts, font_cache_files,
+                                        prepare_kernel, remove_cgroups)
 
 MESSAGE_LIMIT = 8 * 1024**2        # bytes of one ZMQ message from the kernel
 MAX_RECONNECTS = 3                 # output channels cut by oversized messages before the notebook stops
@@ -84,12 +84,10 @@ class KernelStartError(RuntimeError):
 
 @dataclass(frozen=True)
 class Sandbox:
-    """Run the kernel in its OS sandbox (see ``sandbox.py``): what it mounts, its limits, and the
-    modules it imports before it takes requests."""
+    """Run the kernel in its OS sandbox (see ``sandbox.py``): what it mounts, its limits."""
 
     mounts: SandboxMounts
     limits: SandboxLimits = SandboxLimits()
-    preload: tuple[str, ...] = PRELOAD
 
 
 WATCHED_EVENTS = zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_DELAYED | zmq.EVENT_CONNECT_RETRIED
@@ -387,7 +385,7 @@ def sandbox_key(kernel_dir: Path, sandbox: Sandbox, files: list[Path]) -> tuple:
     submission of it (the working files by name and content)."""
     import hashlib
 
-    return (str(Path(kernel_dir).resolve()), sandbox.mounts, sandbox.limits, sandbox.preload,
+    return (str(Path(kernel_dir).resolve()), sandbox.mounts, sandbox.limits,
             tuple(sorted((f.name, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files)))
 
 
@@ -403,7 +401,7 @@ def start_sandboxed_kernel(kernel_dir: Path, sandbox: Sandbox, files: list[Path]
     cgroups: list[str] = []
     try:
         config = prepare_kernel(run, sandbox.mounts, files, sandbox.limits, font_cache_files(Path(kernel_dir) / FONT_CACHE),
-                                slot=slot, preload=sandbox.preload)
+                                slot=slot)
         cgroups = config.cgroups
         km = GradingKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]),
                                   transport="ipc", ip=str(run / "kernel"), connection_file=str(run / "kernel.json"))

@@ -139,21 +139,17 @@ def main() -> None:
     hide_editable_install()
     os.environ.setdefault("MPLBACKEND", "Agg")
     defer_imports(list(filter(None, given.get("defer", "").split(","))))
-    bound_messages()
-    from ipykernel.kernelapp import IPKernelApp
-
-    # ipykernel's launch_new_instance, with the notebook's own first imports between the
-    # kernel's set-up and its first request: no student code has run yet, the notebook's
-    # `import` then finds them loaded, and a module that looks at its surroundings as it loads
-    # (tqdm.auto picks its notebook bar in a kernel) finds the kernel it will run in.
-    app = IPKernelApp.instance()
-    app.initialize()
+    # The notebooks' own first imports, done before the kernel takes requests (no student code
+    # has run yet; the notebook's `import` then finds them loaded).
     for module in filter(None, given.get("preload", "").split(",")):
         try:
             __import__(module)
         except Exception:  # noqa: BLE001 - the notebook's own import will say what is wrong
             pass
-    app.start()
+    bound_messages()
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance()
 
 
 if __name__ == "__main__":

@@ -78,18 +78,15 @@ def release_files(task: Task) -> list[Path]:
     return sorted(f for f in Path(task.release).parent.iterdir() if f.suffix != ".ipynb" and f.is_file())
 
 
-def task_sandbox(task: Task, release_nb=None):
+def task_sandbox(task: Task):
     """The sandbox of ``task``'s kernel: the student tree, the data and MNIST decoded once per
-    machine (``mnist_cache``), all read-only, the run's limits, and numpy and the modules the
-    release's first cell imports loaded before the kernel takes requests. The same for every
+    machine (``mnist_cache``), all read-only, and the run's limits. The same for every
     submission of a run."""
     from course_lib.grading.execute import Sandbox
-    from course_lib.grading.sandbox import PRELOAD, SandboxLimits, SandboxMounts, first_imports
+    from course_lib.grading.sandbox import SandboxLimits, SandboxMounts
     from course_lib.mnist_cache import machine_cache
 
-    release_nb = release_nb if release_nb is not None else read_notebook(Path(task.release))
-    return Sandbox(SandboxMounts(task.tree, task.data, machine_cache(task.data)), SandboxLimits(memory=task.memory),
-                   preload=tuple(dict.fromkeys(PRELOAD + first_imports(release_nb))))
+    return Sandbox(SandboxMounts(task.tree, task.data, machine_cache(task.data)), SandboxLimits(memory=task.memory))
 
 
 def warm_worker(task: Task, kernel: bool = True) -> None:
@@ -179,7 +176,7 @@ def grade_submission(task: Task) -> Result:
         # it runs here, as the grader's user, with the same environment on host paths.
         decoded = machine_cache(task.data)  # MNIST decoded once per machine, mapped by the kernels
         env = dict(kernel_env(task.tree, task.data, str(work), decoded), PATH=os.environ.get("PATH", ""))
-        sandbox = task_sandbox(task, release_nb) if task.sandbox else None
+        sandbox = task_sandbox(task) if task.sandbox else None
         log = out / "logs" / f"{task.student}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         seconds, retried = 0.0, None

@@ -62,8 +62,7 @@ SANDBOX_UID = 65534                       # the uid/gid the kernel sees inside (
 # among the kernels alive at once.
 UID_BASE = 0x60000000
 # Modules every course notebook imports first, loaded by the kernel before it takes requests
-# (a kernel started ahead of its submission has them ready; see grading/spare.py); a graded run
-# adds those its notebook's first cell imports (``first_imports``).
+# (a kernel started ahead of its submission has them ready; see grading/spare.py).
 PRELOAD = ("numpy",)
 # Modules a kernel imports lazily (run at their first use): only demo cells plot, and a graded
 # run skips them (see kernel_main.defer_imports).
@@ -417,40 +416,13 @@ class SandboxConfig:
     uid: int | None = None
 
 
-def first_imports(nb) -> tuple[str, ...]:
-    """The modules the first code cell of ``nb`` (a release notebook) imports at its top level,
-    when that cell is the course's own code (not an answer cell): ``import a.b`` and
-    ``from a.b import c`` give ``a.b``. A kernel loads them before it takes requests, as the
-    cell itself would first thing; relative imports and anything that is not plain Python are
-    left to the cell."""
-    import ast
-
-    from course_lib.grading.course import is_grade, is_solution
-
-    cell = next((c for c in nb.cells if c.get("cell_type") == "code"), None)
-    if cell is None or is_solution(cell) or is_grade(cell):
-        return ()
-    try:
-        tree = ast.parse(cell.source)
-    except SyntaxError:
-        return ()
-    names: list[str] = []
-    for statement in tree.body:
-        if isinstance(statement, ast.Import):
-            names += [alias.name for alias in statement.names]
-        elif isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module:
-            names.append(statement.module)
-    return tuple(dict.fromkeys(names))
-
-
 def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: SandboxLimits,
-                   font_cache: list[Path] = (), slot: int = 0, preload: tuple[str, ...] = PRELOAD) -> SandboxConfig:
+                   font_cache: list[Path] = (), slot: int = 0) -> SandboxConfig:
     """Write the launcher's configuration for one kernel into ``run`` (the socket folder, which
     will hold the connection file and the ipc sockets) and create its cgroups. ``files`` are
     copied into the working folder, ``font_cache`` (see ``build_font_cache``) into the
     kernel's matplotlib folder in its private /tmp. ``slot`` (0 or 1) tells apart the uids of
-    two kernels of one grading process alive at once; ``preload``, the modules the kernel
-    imports before it takes requests."""
+    two kernels of one grading process alive at once."""
     uid = sandbox_uid(slot) if os.geteuid() == 0 else None  # the launcher drops to it
     run.mkdir(parents=True, exist_ok=True)
     stage_root = run.parent / "stage"
@@ -493,7 +465,7 @@ def prepare_kernel(run: Path, mounts: SandboxMounts, files: list[Path], limits: 
     lifeline = lifeline_fd()
     config = SandboxConfig(
         bwrap=args, command=[sys.executable, KERNEL_MAIN, str(int(limits.memory)), f"--processes={limits.processes}",
-                             f"--preload={','.join(preload)}", f"--defer={','.join(DEFER)}", f"--lifeline={lifeline}",
+                             f"--preload={','.join(PRELOAD)}", f"--defer={','.join(DEFER)}", f"--lifeline={lifeline}",
                              "-f", connection],
         files=[[str(f), f"{WORK}/{f.name}"] for f in files]
         + [[str(f), f"{kernel_env(TREE, DATA, WORK)['MPLCONFIGDIR']}/{f.name}"] for f in font_cache], stage=stage, owned=[str(run)],
