@@ -50,12 +50,14 @@ def record_grader(scratch: Path) -> None:
     (scratch / GRADER_NAME).write_text(f"{os.getpid()} {process_start(os.getpid())}\n")
 
 
-def _grader(scratch: Path) -> tuple[int, int] | None:
+def _gone_grader(scratch: Path) -> int | None:
+    """The pid the grading process of kernel folder ``scratch`` had, if that process is gone;
+    None while it lives, or when the folder names none."""
     try:
         pid, start = (int(word) for word in (scratch / GRADER_NAME).read_text().split())
     except (OSError, ValueError):
         return None
-    return pid, start
+    return pid if process_start(pid) != start else None
 
 
 def _command(pid: int) -> str | None:
@@ -80,9 +82,9 @@ def find_leftovers(tmp: Path | None = None) -> list[Leftover]:
         scratch = Path(match.group(1))
         if Path(os.path.realpath(scratch.parent)) != tmp:
             continue
-        grader = _grader(scratch)
-        if grader is not None and process_start(grader[0]) != grader[1]:
-            found.append(Leftover(int(entry), scratch, grader[0]))
+        grader = _gone_grader(scratch)
+        if grader is not None:
+            found.append(Leftover(int(entry), scratch, grader))
     return found
 
 
@@ -90,8 +92,7 @@ def stale_folders(tmp: Path | None = None) -> list[Path]:
     """The kernel folders in ``tmp`` (default: the temporary folder) whose grading process is
     gone (what a killed grader leaves besides processes)."""
     tmp = Path(tmp or tempfile.gettempdir())
-    return [scratch for scratch in sorted(tmp.glob(KERNEL_FOLDER + "*"))
-            if (grader := _grader(scratch)) is not None and process_start(grader[0]) != grader[1]]
+    return [scratch for scratch in sorted(tmp.glob(KERNEL_FOLDER + "*")) if _gone_grader(scratch) is not None]
 
 
 def remove_leftovers(tmp: Path | None = None) -> list[Leftover]:
