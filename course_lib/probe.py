@@ -10,15 +10,20 @@ A request (``course_lib.probe_codec.pack``) holds ``steps``:
 * ``{"kind": "call", "key", "target", "args", "kwargs"}``: ``namespace[target](*args, **kwargs)``;
 * ``{"kind": "object", "key", "class", "trace"}``: a fresh ``namespace[class](...)`` driven by the
   trace's steps ``new`` / ``call`` (a method) / ``get`` / ``set`` (attributes), one result each;
-* ``{"kind": "helper", "key", "helper", "target", "args", "kwargs"}``: one of ``HELPERS`` (shipped
+* ``{"kind": "helper", "key", "helper", "target", "args", "kwargs"}``: one of ``_helpers`` (shipped
   with the course, e.g. the training loop run on spy layers) applied to ``namespace[target]``;
   ``value`` sends back the global ``namespace[target]`` itself (a model the student trained).
+
+The helpers of ``KNOWN_GOOD_HELPERS`` put known-good versions of graded functions in place of the
+student's (answers, so never shipped): their request carries that code's source in its header
+field ``KNOWN_GOOD_FIELD``, built into a module of its own for that request only.
 
 The reply is displayed as one output of MIME type ``MIME`` (base64 of an npz).
 """
 from __future__ import annotations
 
 import base64
+import functools
 import warnings
 
 import numpy as np
@@ -27,18 +32,34 @@ from course_lib import probe_codec
 
 MIME = "application/vnd.course-lib.probe+npz"
 REQUEST_FIELD = "course_lib_probe"  # the execute request's content field holding a probe's request
+KNOWN_GOOD_FIELD = "known_good"  # the request header's field holding the known-good code's source
+KNOWN_GOOD_HELPERS = frozenset({"with_known_good", "choose_with_known_good", "train_trace"})
 
 
-def _helpers() -> dict:
+def _helpers(known_good=None) -> dict:
+    """The helpers by name, those of ``KNOWN_GOOD_HELPERS`` bound to the ``known_good`` module
+    (absent without it)."""
     from course_lib.checks.diagnose import describe
     from course_lib.checks.known_good import with_known_good
     from course_lib.checks.mnist_softmax import choose_with_known_good
     from course_lib.checks.softmax_toy import batch_trace
     from course_lib.checks.spies import loop_trace, train_trace
 
-    return {"loop_trace": loop_trace, "train_trace": train_trace, "with_known_good": with_known_good,
-            "describe": describe, "choose_with_known_good": choose_with_known_good, "value": _value,
-            "batch_trace": batch_trace}
+    helpers = {"loop_trace": loop_trace, "describe": describe, "value": _value, "batch_trace": batch_trace}
+    if known_good is not None:
+        helpers.update({name: functools.partial(helper, known_good) for name, helper in
+                        (("with_known_good", with_known_good), ("choose_with_known_good", choose_with_known_good),
+                         ("train_trace", train_trace))})
+    return helpers
+
+
+def _known_good(source):
+    """The known-good module built from the request's ``source`` (None without one)."""
+    if not isinstance(source, str):
+        return None
+    from course_lib.checks.known_good import load
+
+    return load(source)
 
 
 def _value(target):
@@ -108,6 +129,7 @@ def answer(namespace: dict, request: bytes) -> bytes:
     header, arrays = probe_codec.unpack(request, max_bytes=1 << 30)
     out_arrays: dict[str, np.ndarray] = {}
     results: dict[str, object] = {}
+    helpers = None
     for step in header["steps"]:
         if step["kind"] == "call":
             target = namespace.get(step["target"])
@@ -122,7 +144,12 @@ def answer(namespace: dict, request: bytes) -> bytes:
             if target is None:
                 results[step["key"]] = {"ok": False, "error": ["NameError", f"name {step['target']!r} is not defined"]}
             else:
-                helper = _helpers()[step["helper"]]
+                if helpers is None:
+                    helpers = _helpers(_known_good(header.get(KNOWN_GOOD_FIELD)))
+                helper = helpers.get(step["helper"])
+                if helper is None:
+                    results[step["key"]] = {"ok": False, "error": ["KeyError", f"no helper {step['helper']!r} in this request"]}
+                    continue
                 results[step["key"]] = _apply(lambda *a, **k: helper(target, *a, **k), step["args"], step["kwargs"], arrays, out_arrays)
     return probe_codec.pack({"probe": header["probe"], "results": results}, out_arrays)
 

@@ -10,6 +10,7 @@ import pytest
 
 from course_lib.checks import mnist_softmax as checks
 from course_lib.checks.common import CheckFailure
+from course_lib.judges import known_good
 from course_lib.solutions.softmax import softmax
 from course_lib.solutions.softmax_regression import choose_hyperparameters, predict, softmax_loss_and_gradient
 from nbtools import (
@@ -266,7 +267,7 @@ def test_the_choice_is_judged_with_known_good_loss_and_predict():
     exec("def predict(W, X):\n    raise RuntimeError('a broken predict')\n"
          "def choose(W, X):\n    return predict(W, X), softmax_loss_and_gradient(W, X, np.array([0]))[0]", namespace)
     W, X = np.zeros((2, 3)), np.ones((3, 1))
-    labels, loss = checks.choose_with_known_good(namespace["choose"], W, X)
+    labels, loss = checks.choose_with_known_good(known_good, namespace["choose"], W, X)
     assert labels.tolist() == [0] and np.isclose(loss, np.log(2))
     assert "softmax_loss_and_gradient" not in namespace
     with pytest.raises(RuntimeError, match="a broken predict"):

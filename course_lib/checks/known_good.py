@@ -1,54 +1,34 @@
-"""Known-good versions of the notebooks' graded functions, for judging a function that calls
-another graded function of the same notebook on its own (``with_known_good``): the L2 loss and
-gradient of the toy notebook call the student's ``softmax_loss`` and ``softmax_gradient``, the
-MLP's ``compute_grad_loss`` calls the student's ``forward``. Shipped with the course (like the
-spy layers of ``spies``), so the grading kernel's probe can use them; they are written here,
-not imported from the instructor's solutions, which never enter the kernel."""
+"""Judging one graded function on its own when it calls another graded function of the same
+notebook (``with_known_good``): the L2 loss and gradient of the toy notebook call the student's
+``softmax_loss`` and ``softmax_gradient``, the MLP's ``compute_grad_loss`` calls the student's
+``forward``. While it runs, those names in the notebook's globals are the known-good versions.
+
+The known-good versions themselves are answers: they are not shipped. The grader sends their
+source with the probe that needs them (``course_lib/judges/known_good.py``); the kernel's probe
+builds it into a module of its own (``load``) and hands it to the helpers below."""
 from __future__ import annotations
 
-import numpy as np
+import types
 
 from course_lib.checks.common import replaced_globals
 
-
-def _log_softmax(Z):
-    Z = Z - np.max(Z, axis=0, keepdims=True)
-    return Z - np.log(np.sum(np.exp(Z), axis=0, keepdims=True))
+# The graded names ``with_known_good`` may stand in for.
+STANDS_IN_FOR = ("softmax_loss", "softmax_gradient", "forward")
 
 
-def softmax_loss(W, X, y):
-    """The toy notebook's mean cross-entropy of softmax(W X) (log-softmax, no log of 0)."""
-    W, X, y = np.asarray(W, dtype=np.float64), np.asarray(X, dtype=np.float64), np.asarray(y)
-    return float(-np.mean(_log_softmax(W @ X)[y, np.arange(X.shape[1])]))
+def load(source: str) -> types.ModuleType:
+    """A fresh module built from the known-good ``source`` (never put in ``sys.modules``)."""
+    module = types.ModuleType("known_good")
+    exec(compile(source, "course_lib/judges/known_good.py", "exec"), module.__dict__)  # noqa: S102 - instructor code
+    return module
 
 
-def softmax_gradient(W, X, y):
-    """The toy notebook's gradient (P - Y) X^T / N."""
-    W, X, y = np.asarray(W, dtype=np.float64), np.asarray(X, dtype=np.float64), np.asarray(y)
-    N = X.shape[1]
-    dZ = np.exp(_log_softmax(W @ X))
-    dZ[y, np.arange(N)] -= 1
-    return dZ @ X.T / N
-
-
-def forward(p, X, activation="logistic"):
-    """The MLP's forward pass: {'hidden': logistic(W_h [X; 1]), 'output': softmax(W_o [A; 1])}."""
-    W_h, W_o = p["W"]["hidden"], p["W"]["output"]
-    Z = W_h[:, :-1] @ X + W_h[:, -1:]
-    A = 1 / (1 + np.exp(-Z)) if activation == "logistic" else np.maximum(Z, 0)
-    S = W_o[:, :-1] @ A + W_o[:, -1:]
-    return {"hidden": A, "output": np.exp(_log_softmax(S))}
-
-
-KNOWN_GOOD = {"softmax_loss": softmax_loss, "softmax_gradient": softmax_gradient, "forward": forward}
-
-
-def with_known_good(function, names, *args, **kwargs):
-    """``function(*args, **kwargs)`` with the graded functions ``names`` (keys of ``KNOWN_GOOD``)
-    that it looks up in the notebook's globals replaced by known-good ones, so that a mistake in
+def with_known_good(known_good, function, names, *args, **kwargs):
+    """``function(*args, **kwargs)`` with the graded functions ``names`` (of ``STANDS_IN_FOR``)
+    that it looks up in the notebook's globals replaced by ``known_good``'s, so that a mistake in
     those is not charged again to ``function``. The student's exceptions propagate."""
-    unknown = [name for name in names if name not in KNOWN_GOOD]
+    unknown = [name for name in names if name not in STANDS_IN_FOR]
     if unknown:
         raise KeyError(f"no known-good {unknown}")
-    with replaced_globals(function, **{name: KNOWN_GOOD[name] for name in names}):
+    with replaced_globals(function, **{name: getattr(known_good, name) for name in names}):
         return function(*args, **kwargs)

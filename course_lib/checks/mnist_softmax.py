@@ -575,34 +575,10 @@ def check_chosen_model(W_final, choose_hyperparameters, X_val, y_val) -> None:
     passed("chosen model", 2)
 
 
-# Known-good versions of the notebook's graded functions (the same arithmetic as the reference),
-# so that ``choose_hyperparameters`` is judged on its own: a mistake in the loss or in predict is
-# charged to their own cells, not again to the choice.
-
-def known_good_loss_and_gradient(W, X, y, l2_reg=0.0):
-    """(loss, dW) of softmax regression with L2 on W without its bias column."""
-    N = X.shape[1]
-    columns = np.arange(N)
-    Z = np.dot(W, X)
-    Z -= np.max(Z, axis=0, keepdims=True)
-    E = np.exp(Z)
-    S = np.sum(E, axis=0)
-    loss = -np.mean(Z[y, columns] - np.log(S)) + l2_reg * np.sum(W[:, :-1] ** 2)
-    E /= S
-    E[y, columns] -= 1
-    dW = np.dot(E, X.T) / N
-    dW[:, :-1] += 2 * l2_reg * W[:, :-1]
-    return loss, dW
-
-
-def known_good_predict(W, X):
-    """Labels (N,): argmax over the classes of W X."""
-    return np.argmax(np.dot(W, X), axis=0)
-
-
-def choose_with_known_good(function, *args, **kwargs):
+def choose_with_known_good(known_good, function, *args, **kwargs):
     """``function(*args, **kwargs)`` (the student's ``choose_hyperparameters``) with the notebook's
-    ``softmax_loss_and_gradient`` and ``predict`` replaced by known-good ones while it runs."""
-    with replaced_globals(function, softmax_loss_and_gradient=known_good_loss_and_gradient,
-                          predict=known_good_predict):
+    ``softmax_loss_and_gradient`` and ``predict`` replaced by ``known_good``'s while it runs, so
+    that a mistake in those is charged to their own cells, not again to the choice."""
+    with replaced_globals(function, softmax_loss_and_gradient=known_good.softmax_loss_and_gradient,
+                          predict=known_good.predict):
         return function(*args, **kwargs)

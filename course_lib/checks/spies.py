@@ -111,55 +111,15 @@ def loop_trace(train_layers, *, num_samples=11, batch_size=3, epochs=3, seed=5) 
             "gradients": spies.gradients if spied else [], "spied": spied}
 
 
-class PlainDense(Layer):
-    """A known-good dense layer, z = W [x; 1], for running a loop with layers of known behaviour."""
-
-    def __init__(self, W):
-        super().__init__()
-        self.weights = np.array(W, dtype=np.float64)
-        self.weights_gradient = np.zeros_like(self.weights)
-
-    def forward(self, input):
-        self.input = np.vstack([input, np.ones((1, input.shape[1]))])
-        return self.weights @ self.input
-
-    def backward(self, output_gradient, learning_rate):
-        input_gradient = self.weights[:, :-1].T @ output_gradient
-        self.weights_gradient = output_gradient @ self.input.T
-        self.weights = self.weights - learning_rate * self.weights_gradient
-        return input_gradient
-
-
-class PlainSoftmax(Layer):
-    """A known-good softmax layer with the per-sample Jacobian backward."""
-
-    def forward(self, input):
-        e = np.exp(input - input.max(axis=0))
-        self.output = e / e.sum(axis=0)
-        return self.output
-
-    def backward(self, output_gradient, learning_rate):
-        a = self.output
-        return a * output_gradient - a * np.sum(a * output_gradient, axis=0)
-
-
-def _plain_cce(y, yhat):
-    return float(-(y * np.log(yhat)).sum() / y.shape[1])
-
-
-def _plain_cce_gradient(y, yhat):
-    return -y / yhat
-
-
-def train_trace(train_layers, *, seed=4106, epochs=4, batch_size=16, learning_rate=0.2) -> dict:
-    """Train softmax regression (a PlainDense into a PlainSoftmax, with known-good losses in
-    place of the notebook's ``cce`` and ``cce_gradient``) on 40 samples of 3 classes with the
+def train_trace(known_good, train_layers, *, seed=4106, epochs=4, batch_size=16, learning_rate=0.2) -> dict:
+    """Train softmax regression (``known_good``'s PlainDense into its PlainSoftmax, with its losses
+    in place of the notebook's ``cce`` and ``cce_gradient``) on 40 samples of 3 classes with the
     student's loop: the returned losses and the trained weights."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 3, 40)
     X = 3 * rng.standard_normal((5, 3))[:, labels] + rng.standard_normal((5, 40))
     Y = np.eye(3)[:, labels]
-    network = [PlainDense(np.random.default_rng(1).normal(0.0, 0.3, (3, 6))), PlainSoftmax()]
-    with replaced_globals(train_layers, cce=_plain_cce, cce_gradient=_plain_cce_gradient), np.errstate(all="ignore"):
+    network = [known_good.PlainDense(np.random.default_rng(1).normal(0.0, 0.3, (3, 6))), known_good.PlainSoftmax()]
+    with replaced_globals(train_layers, cce=known_good.cce, cce_gradient=known_good.cce_gradient), np.errstate(all="ignore"):
         result = train_layers(network, X.copy(), Y.copy(), epochs, batch_size, learning_rate, np.random.default_rng(2))
     return {"result": result, "weights": network[0].weights}

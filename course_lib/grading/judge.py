@@ -85,9 +85,10 @@ class LiveView:
         return self._namespace[name]
 
     def helper(self, helper: str, target: str):
+        from course_lib.judges import known_good
         from course_lib.probe import _helpers
 
-        function = _helpers()[helper]
+        function = _helpers(known_good)[helper]
         return lambda *args, **kwargs: function(getattr(self, target), *args, **kwargs)
 
 
