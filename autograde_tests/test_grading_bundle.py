@@ -11,31 +11,60 @@ import pytest
 from course_lib.grading.bundle import build_bundle
 from course_lib.grading.course import REPO_ROOT, Course, is_solution, read_notebook
 from course_lib.grading.release import release
+from course_lib.grading.sandbox import STUDENT_EXCLUDE
 
-SOLUTIONS = REPO_ROOT / "course_lib" / "solutions"
+PACKAGE = REPO_ROOT / "course_lib"
+SOLUTIONS = PACKAGE / "solutions"
+# Instructor code with answers in it: the reference solutions and the judges' known-good versions.
+SECRET_CODE = sorted(SOLUTIONS.glob("*.py")) + [PACKAGE / "judges" / "known_good.py"]
+# Lines of answer code that the bundle ships on purpose, each with its reason. Anything else of
+# SECRET_CODE found in the bundle is a leak. (A line shared with shipped code used to count as
+# shipped on purpose; that hid the known-good answers in course_lib/checks.)
+SHIPPED_ON_PURPOSE = {
+    # course_lib.epoch_batches, which layers and mlp_backprop import, is softmax_toy's mini_batches.
+    "permutation = rng.permutation(num_samples)": "course_lib/batching.py",
+    "return [permutation[start:start + batch_size] for start in range(0, num_samples, batch_size)]": "course_lib/batching.py",
+    # Bookkeeping of the recipes' training loops, shared with minibatch_sgd.
+    "start = time.perf_counter()": "course_lib/optim.py",
+    "rng = np.random.default_rng(seed)": "course_lib/checks",
+    "with blas_threads(threads):": "course_lib/optim.py",
+    "history.loss.append(total_loss / N)": "course_lib/optim.py",
+    "history.learning_rate.append(learning_rate)": "course_lib/optim.py",
+    "history.seconds.append(time.perf_counter() - start)": "course_lib/optim.py",
+    "if validation is not None:": "course_lib/optim.py",
+    "from course_lib.optim import minibatch_sgd": "course_lib/__init__.py",
+    # Hints that name the lecture's formula once the check has found that very mistake.
+    "dZ_output = (P - Y) / N": "course_lib/checks/mlp_backprop.py (gradient_missing_1_over_N)",
+    "Y_batch = Y[:, batch]": "course_lib/checks/loop.py (loop_labels_transposed)",
+    # Left (see the README): mlp_backprop's visible check computes the exact gradients to name a
+    # batch mistake (checks/mlp_backprop.py, exact_grad_loss).
+    "S = W_o[:, :-1] @ A + W_o[:, -1:]": "course_lib/checks/mlp_backprop.py",
+}
+
+
+def _student_package_files() -> list:
+    """The course_lib files the bundle and the grading kernel get (``copy_student_package``)."""
+    return [p for p in PACKAGE.rglob("*.py") if not set(p.relative_to(PACKAGE).parts[:-1]) & set(STUDENT_EXCLUDE)]
 
 
 def _solution_lines() -> set[str]:
-    """Code lines of the reference solutions (function and method bodies) that appear
-    nowhere else in course_lib, so their presence means leaked solution code."""
-    shipped = "\n".join(p.read_text() for p in (REPO_ROOT / "course_lib").rglob("*.py") if SOLUTIONS not in p.parents)
+    """Code lines (25 characters or more) of the answer code's function and method bodies."""
     lines = set()
-    for path in SOLUTIONS.glob("*.py"):
+    for path in SECRET_CODE:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name != "source":
                 for statement in node.body[1:] if ast.get_docstring(node) else node.body:
                     for line in ast.unparse(statement).split("\n"):
                         line = line.strip()
-                        if len(line) >= 25 and line not in shipped and not line.startswith(("def ", "return self", "super(")):
+                        if len(line) >= 25 and line not in SHIPPED_ON_PURPOSE and not line.startswith(("def ", "return self", "super(")):
                             lines.add(line)
     return lines
 
 
-def _shipped_on_purpose(course: Course, assignments) -> str:
-    """What the instructor ships by design: course_lib without solutions, the locked cells
-    and the visible part of the test cells of every source notebook."""
-    parts = [p.read_text() for p in (REPO_ROOT / "course_lib").rglob("*.py") if SOLUTIONS not in p.parents]
+def _in_notebooks(course: Course, assignments) -> str:
+    """What the notebooks show students by design: every cell but the answers, without the hidden tests."""
+    parts = []
     for assignment in assignments:
         for cell in read_notebook(course.source_notebook(assignment)).cells:
             if not is_solution(cell):
@@ -44,9 +73,11 @@ def _shipped_on_purpose(course: Course, assignments) -> str:
 
 
 def _secrets(course: Course, assignments):
-    """Hidden-test lines and answer lines (from `# BLANK:` lines and SOLUTION regions) that
-    are not also shipped on purpose elsewhere."""
-    shipped = _shipped_on_purpose(course, assignments)
+    """Hidden-test lines not shipped on purpose (in the notebooks' visible parts or in course_lib),
+    and answer lines (from `# BLANK:` lines and SOLUTION regions) that the notebooks do not show
+    elsewhere and that are not in SHIPPED_ON_PURPOSE: course_lib holds no answer of its own."""
+    in_notebooks = _in_notebooks(course, assignments)
+    in_package = "\n".join(p.read_text() for p in _student_package_files())
     hidden, answers = [], []
     for assignment in assignments:
         for cell in read_notebook(course.source_notebook(assignment)).cells:
@@ -62,8 +93,10 @@ def _secrets(course: Course, assignments):
                         code = line.split("# BLANK:")[0].strip()
                         if len(code) >= 20:
                             answers.append(code)
-    keep = lambda line: line not in shipped and not line.startswith(("from ", "import ", "#"))
-    return [l for l in hidden if keep(l)], [l for l in answers if keep(l)]
+    code = lambda line: not line.startswith(("from ", "import ", "#"))
+    hidden = [l for l in hidden if code(l) and l not in in_notebooks and l not in in_package]
+    answers = [l for l in answers if code(l) and l not in in_notebooks and l not in SHIPPED_ON_PURPOSE]
+    return hidden, answers
 
 
 @pytest.fixture(scope="module")
