@@ -36,8 +36,8 @@ SHIPPED_ON_PURPOSE = {
     # Hints that name the lecture's formula once the check has found that very mistake.
     "dZ_output = (P - Y) / N": "course_lib/checks/mlp_backprop.py (gradient_missing_1_over_N)",
     "Y_batch = Y[:, batch]": "course_lib/checks/loop.py (loop_labels_transposed)",
-    # Left (see the README): mlp_backprop's visible check computes the exact gradients to name a
-    # batch mistake (checks/mlp_backprop.py, exact_grad_loss).
+    # mlp_backprop's visible check works out the exact gradients to name a batch mistake; only
+    # its yes or no leaves the function (checks/mlp_backprop.py, _right_for).
     "S = W_o[:, :-1] @ A + W_o[:, -1:]": "course_lib/checks/mlp_backprop.py",
 }
 

@@ -1,12 +1,13 @@
-"""The known-good versions of graded functions (what a probe puts in place of a student's other
-answers, so that each part is judged on its own) are instructor code: a student who hands them
-in as answers gets nothing for those parts. They are not in the student bundle nor on the
-grading kernel's path; the grader sends them with the one probe that uses them, after the
-parts they stand in for have been judged.
+"""No shipped code hands out a graded answer. The known-good versions of graded functions (what a
+probe puts in place of a student's other answers, so that each part is judged on its own) are
+instructor code: they are not in the student bundle nor on the grading kernel's path; the grader
+sends them with the one probe that uses them, after the parts they stand in for were judged. The
+visible checks compute their expected values only for inputs they draw themselves (no ``softmax``,
+Jacobian or MLP gradient of a student's own arrays).
 
-Each submission below is the reference with one or two answers replaced by the course's
-known-good code, imported from where it used to ship (``course_lib.checks``) and, failing that,
-found on the kernel's ``sys.path`` by file name. Real nbgrader, real sandboxed kernels."""
+Each submission below is the reference with some answers replaced by calls to that code, imported
+from where it used to ship (``course_lib.checks``) and, failing that, found on the kernel's
+``sys.path`` by file name: those parts earn nothing. Real nbgrader, real sandboxed kernels."""
 from __future__ import annotations
 
 import shutil
@@ -26,6 +27,7 @@ FIND = '''
 def _find_known_good(*names):
     import importlib, os, sys
     for module in ("course_lib.checks.known_good", "course_lib.checks.mnist_softmax", "course_lib.checks.spies",
+                   "course_lib.checks.layer_softmax", "course_lib.checks.mlp_backprop",
                    "course_lib.judges.known_good", "course_lib.known_good"):
         try:
             found = importlib.import_module(module)
@@ -53,6 +55,9 @@ ATTACKS = {
     },
     "mlp_backprop": {
         "forward": FIND + "\n\ndef forward(p, X, activation='logistic'):\n    return _find_known_good('forward')(p, X, activation)\n",
+        "compute_grad_loss": FIND + "\n\ndef compute_grad_loss(p, X, Y, activation='logistic'):\n"
+                                    "    loss, grads = _find_known_good('exact_grad_loss')(p, X, Y)\n"
+                                    "    return loss, {'W': grads}\n",
     },
     "mnist_softmax": {
         "predict": FIND + "\n\ndef predict(W, X):\n    return _find_known_good('known_good_predict', 'predict')(W, X)\n",
@@ -61,14 +66,21 @@ ATTACKS = {
     },
     "layers": {
         "cce": FIND + "\n\nEPS = 1e-12\n\n\ndef cce(y, yhat):\n    return _find_known_good('_plain_cce', 'cce')(y, yhat)\n",
+        "softmax": FIND + "\n\nclass Softmax(Layer):\n"
+                          "    def forward(self, input):\n"
+                          "        self.input = input\n"
+                          "        self.output = _find_known_good('softmax')(input)\n"
+                          "        return self.output\n\n"
+                          "    def backward(self, output_gradient, learning_rate):\n"
+                          "        return _find_known_good('jacobians_applied')(self.output, output_gradient)\n",
     },
 }
 # The graded cells that judge those answers, and what they are worth in the reference.
 JUDGED_BY = {
     "softmax_toy": ("softmax_loss_tests", "softmax_gradient_tests"),
-    "mlp_backprop": ("forward_tests",),
+    "mlp_backprop": ("forward_tests", "compute_grad_loss_tests"),
     "mnist_softmax": ("predict_tests", "loss_tests", "gradient_tests"),
-    "layers": ("cce_tests",),
+    "layers": ("cce_tests", "softmax_forward_tests", "softmax_backward_tests"),
 }
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -94,22 +95,39 @@ def softmax_forward_large_scores(Softmax) -> None:
                                             f"[1/4, 1/4, 1/2], got {fmt(a[:, 1])}")
 
 
-def softmax(Z: np.ndarray) -> np.ndarray:
-    """Each column's softmax (the state the backward checks set, whatever forward does)."""
-    E = np.exp(Z - Z.max(axis=0, keepdims=True))
-    return E / E.sum(axis=0, keepdims=True)
+@dataclass(frozen=True)
+class _BackwardCase:
+    """Scores ``Z`` and ``output_gradient`` ``G`` (C, N) drawn at random, the probabilities
+    ``a = softmax(Z)``, the input gradient ``expected`` (each sample's Jacobian applied to its column
+    of G) and the probabilities ``a_bumped`` of Z with sample 0's scores changed (``bumped``)."""
+
+    Z: np.ndarray
+    G: np.ndarray
+    a: np.ndarray
+    expected: np.ndarray
+    a_bumped: np.ndarray
 
 
-def jacobians_applied(a: np.ndarray, G: np.ndarray) -> np.ndarray:
-    """Each sample's Jacobian diag(a_n) - a_n a_n^T applied to its column of G: (C, N)."""
-    return a * G - a * np.sum(a * G, axis=0, keepdims=True)
+def _backward_case(rng: np.random.Generator, C: int, N: int, scale: float) -> _BackwardCase:
+    """A case drawn from ``rng``: ``Z = scale * N(0, 1)``, then ``G = N(0, 1)``. Only drawn scores,
+    never given ones: the checks hand out no softmax and no Jacobian for a student's own arrays."""
+    if type(rng) is not np.random.Generator:
+        raise TypeError(f"rng must be a numpy Generator (np.random.default_rng), got {type(rng).__name__}")
+    Z, G = scale * rng.standard_normal((int(C), int(N))), rng.standard_normal((int(C), int(N)))
+
+    def probabilities(scores):
+        E = np.exp(scores - scores.max(axis=0, keepdims=True))
+        return E / E.sum(axis=0, keepdims=True)
+
+    a = probabilities(Z)
+    return _BackwardCase(Z, G, a, a * G - a * np.sum(a * G, axis=0, keepdims=True), probabilities(bumped(Z)))
 
 
-def softmax_from_state(check: str, Softmax, Z: np.ndarray):
-    """A student's Softmax whose input and output the check sets (its forward is not used)."""
+def softmax_from_state(check: str, Softmax, Z: np.ndarray, a: np.ndarray):
+    """A student's Softmax whose input ``Z`` and output ``a`` the check sets (its forward is not used)."""
     layer = call(check, Softmax)
     layer.input = Z.copy()
-    layer.output = softmax(Z)
+    layer.output = a.copy()
     return layer
 
 
@@ -124,33 +142,32 @@ def check_softmax_backward(Softmax) -> None:
 def softmax_backward_one_sample(Softmax, seed: int = 17) -> None:
     """One sample (N = 1): ``(diag(a) - a a^T) g``, against its numerical gradient."""
     name = "Softmax.backward"
-    rng = np.random.default_rng(seed)
-    Z, G = rng.standard_normal((4, 1)), rng.standard_normal((4, 1))
-    got = _backward(name, softmax_from_state(name, Softmax, Z), G, "for one sample")
-    if not close(got, jacobians_applied(softmax(Z), G), rtol=1e-8, atol=1e-12):
-        _name_wrong(name, Softmax, Z, G, got, "for one sample (N = 1)")
+    case = _backward_case(np.random.default_rng(int(seed)), 4, 1, 1.0)
+    got = _backward(name, softmax_from_state(name, Softmax, case.Z, case.a), case.G, "for one sample")
+    if not close(got, case.expected, rtol=1e-8, atol=1e-12):
+        _name_wrong(name, Softmax, case, got, "for one sample (N = 1)")
 
 
-def softmax_backward_batch(Softmax, C: int, N: int, rng) -> None:
+def softmax_backward_batch(Softmax, C: int, N: int, rng: np.random.Generator) -> None:
     """A batch of N samples: each sample's Jacobian applied to its own column; a result right
     for one sample and wrong on the batch is named as the batch mistake it is."""
     name = "Softmax.backward"
-    Z, G = 2 * rng.standard_normal((C, N)), rng.standard_normal((C, N))
-    layer = softmax_from_state(name, Softmax, Z)
+    case = _backward_case(rng, C, N, 2.0)
+    layer = softmax_from_state(name, Softmax, case.Z, case.a)
     try:
-        got = _backward(name, layer, G, f"for a batch of {N} samples")
+        got = _backward(name, layer, case.G, f"for a batch of {N} samples")
     except CheckFailure as error:
         if error.mistake in ("raised", "wrong_shape") and _one_sample_right(Softmax):
             raise _flattened_jacobian(name, str(error), C, N) from None
         raise
-    if close(got, jacobians_applied(softmax(Z), G), rtol=1e-8, atol=1e-12):
-        other = coerce(name, call(name, softmax_from_state(name, Softmax, Z).backward, 2 * G, 0.1),
+    if close(got, case.expected, rtol=1e-8, atol=1e-12):
+        other = coerce(name, call(name, softmax_from_state(name, Softmax, case.Z, case.a).backward, 2 * case.G, 0.1),
                        "backward(2 * output_gradient)")
         if not close(other, 2 * got):
             raise failure(name, "wrong_value", "doubling output_gradient should double the result (backward is "
                                                "linear in it)")
         return
-    _name_wrong(name, Softmax, Z, G, got, f"for {C} classes and {N} samples")
+    _name_wrong(name, Softmax, case, got, f"for {C} classes and {N} samples")
 
 
 def _backward(name: str, layer, G: np.ndarray, what: str) -> np.ndarray:
@@ -167,11 +184,10 @@ def _backward(name: str, layer, G: np.ndarray, what: str) -> np.ndarray:
     return got
 
 
-def _name_wrong(name: str, Softmax, Z: np.ndarray, G: np.ndarray, got: np.ndarray, what: str) -> None:
+def _name_wrong(name: str, Softmax, case: _BackwardCase, got: np.ndarray, what: str) -> None:
     """Name a wrong input gradient: the wrong formula it equals (the mistake ladder), samples
     mixed (right for one sample), output_gradient ignored, or else how far off it is."""
-    a = softmax(Z)
-    expected = jacobians_applied(a, G)
+    a, G, expected = case.a, case.G, case.expected
     rungs = [
         ("softmax_backward_missing_outer", a * G, "this applies only diag(a): the Jacobian of softmax is "
                                                   "diag(a) - a a^T, so subtract the outer product of each sample's "
@@ -187,8 +203,8 @@ def _name_wrong(name: str, Softmax, Z: np.ndarray, G: np.ndarray, got: np.ndarra
     if found:
         raise failure(name, *found)
     if G.shape[1] > 1 and _one_sample_right(Softmax):
-        _check_samples_separate(name, Softmax, Z, G, got)
-    again = call(name, softmax_from_state(name, Softmax, Z).backward, G[::-1].copy() + 1.0, 0.1)
+        _check_samples_separate(name, Softmax, case, got)
+    again = call(name, softmax_from_state(name, Softmax, case.Z, a).backward, G[::-1].copy() + 1.0, 0.1)
     if np.shape(again) == got.shape and close(coerce(name, again, "backward(another output_gradient)"), got):
         raise failure(name, "softmax_backward_ignores_output_gradient",
                       "the result does not change when output_gradient changes: apply the Jacobian to output_gradient")
@@ -216,12 +232,12 @@ def _flattened_jacobian(name: str, error: str, C: int, N: int) -> CheckFailure:
                    f"T[:, :, n] = diag(a_n) - a_n a_n^T, then apply T[:, :, n] to column n of output_gradient")
 
 
-def _check_samples_separate(name: str, Softmax, Z: np.ndarray, G: np.ndarray, got: np.ndarray) -> None:
+def _check_samples_separate(name: str, Softmax, case: _BackwardCase, got: np.ndarray) -> None:
     """Sample n's input gradient depends only on sample n: changing another sample's column of
     output_gradient, or of z, must leave column n of the result as it is."""
-    for column, (Z2, G2) in enumerate([(Z, bumped(G)), (bumped(Z), G)]):
-        layer = softmax_from_state(name, Softmax, Z2)
-        again = coerce(name, call(name, layer.backward, G2.copy(), 0.1), "backward(output_gradient)", G.shape)
+    for column, (Z2, a2, G2) in enumerate([(case.Z, case.a, bumped(case.G)), (bumped(case.Z), case.a_bumped, case.G)]):
+        layer = softmax_from_state(name, Softmax, Z2, a2)
+        again = coerce(name, call(name, layer.backward, G2.copy(), 0.1), "backward(output_gradient)", case.G.shape)
         if not close(again[:, 1:], got[:, 1:]):
             changed = "output_gradient" if column == 0 else "z"
             raise failure(name, "softmax_backward_mixes_samples",

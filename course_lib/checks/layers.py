@@ -31,8 +31,6 @@ from course_lib.checks.layer_softmax import (  # noqa: F401 - the checks and the
     bumped,
     check_softmax_backward,
     check_softmax_forward,
-    jacobians_applied,
-    softmax,
     softmax_backward_batch,
     softmax_backward_one_sample,
     softmax_forward_large_scores,

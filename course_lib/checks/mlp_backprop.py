@@ -252,8 +252,17 @@ def _name_shape_error(message: str, p, X) -> None:
                       "units needs W_output transposed")
 
 
-def exact_grad_loss(p, X, Y):
-    """(loss, {'hidden': dW_hidden, 'output': dW_output}) of the network, computed here (float64)."""
+def _right_for(compute_grad_loss, p, X, Y, with_loss: bool = True) -> bool:
+    """Whether the student's compute_grad_loss gives the exact gradients (and loss) on (X, Y),
+    computed here in float64 (only this yes or no leaves the function: the checks hand out no
+    gradients of a student's own arrays)."""
+    try:
+        with np.errstate(all="ignore"):
+            loss, grads = compute_grad_loss(p, X.copy(), Y.copy())
+        loss = float(np.asarray(loss, dtype=np.float64).reshape(()))
+        dW = {name: np.asarray(grads["W"][name], dtype=np.float64) for name in ("hidden", "output")}
+    except Exception:  # noqa: BLE001 - anything wrong with the student's result: not right
+        return False
     W_h, W_o = (np.asarray(p["W"][k], dtype=np.float64) for k in ("hidden", "output"))
     X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     N = X.shape[1]
@@ -263,21 +272,8 @@ def exact_grad_loss(p, X, Y):
     dZ_output = (np.exp(log_P) - Y) / N
     dZ_hidden = (W_o[:, :-1].T @ dZ_output) * A * (1 - A)
     ones = np.ones((1, N))
-    return float(-np.sum(Y * log_P) / N), {"hidden": dZ_hidden @ np.vstack([X, ones]).T,
-                                           "output": dZ_output @ np.vstack([A, ones]).T}
-
-
-def _right_for(compute_grad_loss, p, X, Y, with_loss: bool = True) -> bool:
-    """Whether the student's compute_grad_loss gives the exact gradients (and loss) on (X, Y)."""
-    try:
-        with np.errstate(all="ignore"):
-            loss, grads = compute_grad_loss(p, X.copy(), Y.copy())
-        loss = float(np.asarray(loss, dtype=np.float64).reshape(()))
-        dW = {name: np.asarray(grads["W"][name], dtype=np.float64) for name in ("hidden", "output")}
-    except Exception:  # noqa: BLE001 - anything wrong with the student's result: not right
-        return False
-    expected_loss, expected = exact_grad_loss(p, X, Y)
-    return (not with_loss or bool(np.isclose(loss, expected_loss, rtol=1e-6))) and all(
+    expected = {"hidden": dZ_hidden @ np.vstack([X, ones]).T, "output": dZ_output @ np.vstack([A, ones]).T}
+    return (not with_loss or bool(np.isclose(loss, float(-np.sum(Y * log_P) / N), rtol=1e-6))) and all(
         dW[name].shape == expected[name].shape and np.allclose(dW[name], expected[name], rtol=1e-6, atol=1e-10)
         for name in expected)
 
