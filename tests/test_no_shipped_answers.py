@@ -42,6 +42,7 @@ def _answers() -> dict[str, tuple[tuple, object]]:
     Y = np.eye(C)[:, y]
     Z = 3 * rng.standard_normal((C, N))
     a, G = softmax.softmax(Z), rng.standard_normal((C, N))
+    G2 = rng.standard_normal((C, N))
     layer = softmax.Softmax()
     layer.forward(Z)
     p = {"W": {"hidden": rng.standard_normal((5, D)), "output": rng.standard_normal((C, 6))}}
@@ -58,6 +59,7 @@ def _answers() -> dict[str, tuple[tuple, object]]:
         "softmax_loss_and_gradient": ((W, X, y, 0.3), softmax_regression.softmax_loss_and_gradient(W, X, y, 0.3)),
         "Softmax.backward of a": ((a, G), layer.backward(G, 0.1)),
         "Softmax.backward of z": ((Z, G), layer.backward(G, 0.1)),
+        "Dense.backward": ((W, X[:-1], G2), (W[:, :-1].T @ G2, G2 @ X.T)),
         "mlp.forward": ((p, X_mlp), mlp.forward(p, X_mlp)),
         "mlp.compute_grad_loss": ((p, X_mlp, Y), mlp.compute_grad_loss(p, X_mlp, Y)),
         "mini_batches": ((11, 3, "rng"), softmax_toy.mini_batches(11, 3, np.random.default_rng(5))),
@@ -100,7 +102,8 @@ def _alarm(signum, frame):
 
 def _candidates(module):
     """(qualified name, callable) of the module's own functions, and of its classes: the class
-    itself, and an instance's forward and backward with the state a Softmax layer keeps."""
+    itself, an instance's backward with the state a Softmax layer keeps, and a layer made from given
+    weights run forward and backward as a Dense layer is."""
     for name, item in vars(module).items():
         if getattr(item, "__module__", None) != module.__name__:
             continue
@@ -115,6 +118,13 @@ def _candidates(module):
                 return instance.backward(G, 0.1)
 
             yield f"{module.__name__}.{name}().backward", backward
+
+            def dense(W, X, G, cls=item):
+                instance = cls(W)
+                instance.forward(X)
+                return instance.backward(G, 0.0), getattr(instance, "weights_gradient", None)
+
+            yield f"{module.__name__}.{name}(W).backward", dense
 
 
 def _finds() -> list[tuple[str, str]]:
