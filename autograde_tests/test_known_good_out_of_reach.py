@@ -104,6 +104,8 @@ def test_known_good_code_handed_in_as_answers_earns_nothing(assignment, tmp_path
     assert all(reference[g].score == reference[g].points > 0 for g in JUDGED_BY[assignment]), reference
     for gid in JUDGED_BY[assignment]:
         assert attack[gid].score == 0, (gid, attack[gid].score, attack[gid].message)
+    assert any("refers to the course's checks or judges" in flag for flag in results["known_good"].flags)
+    assert not results["reference"].flags
     # Every other part is the reference's and keeps its points.
     for gid, cell in reference.items():
         if gid not in JUDGED_BY[assignment] and not (assignment == "mnist_softmax" and gid == "chosen_model_tests"):

@@ -31,6 +31,7 @@ class FlagKind(str, enum.Enum):
     """What the source scan noticed; a note for the instructor, never a score."""
 
     SOLUTIONS = "solutions"
+    CHECKS = "checks"
     FILES = "files"
     TAMPER = "tamper"
 

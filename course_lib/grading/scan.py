@@ -12,6 +12,7 @@ from dataclasses import dataclass
 # tests right after the cell; "rest": every later test); it is described, never scored.
 RULES = [
     ("solutions", "part", r"course_lib\s*[./\\]\s*solutions|^\s*(from|import)\s[^\n]*\bsolutions\b", "refers to the reference solutions"),
+    ("checks", "part", r"course_lib\s*[./\\]\s*(checks|judges)\b", "refers to the course's checks or judges"),
     ("files", "rest", r"\bopen\s*\(|\bio\.|pathlib|\bPath\s*\(|\bos\b|\bglob\b|\bshutil\b|read_text|read_bytes|\.ipynb|HIDDEN|gradebook|nbgrader|notebooks/",
      "reads files (the hidden tests or the course's sources)"),
     ("tamper", "rest", r"\bsubprocess\b|\bctypes\b|\bsys\.modules\b|\bimportlib\b|__import__|\bbuiltins\b|__builtins__",
