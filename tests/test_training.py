@@ -15,6 +15,7 @@ from course_lib import (
     minibatch_sgd,
     one_hot,
 )
+from course_lib.optim import SHUFFLED_COPY_FROM_EPOCHS
 from course_lib.solutions.network import mlp, softmax_regression, train
 from course_lib.solutions.softmax_regression import predict, softmax_loss_and_gradient
 
@@ -165,19 +166,23 @@ def test_train_accuracy_on_a_fixed_sample_then_exact_after_the_last_epoch():
     assert len(history.train_accuracy) == 3
 
 
-def test_batches_are_contiguous_blocks_of_one_shuffled_copy_visited_in_a_new_order_each_epoch():
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("shuffled_copy", [True, False])
+def test_batches_are_blocks_of_one_shuffle_visited_in_a_new_order_each_epoch(shuffled_copy, order):
     rng = np.random.default_rng(2)
     X, y = _blobs(rng, D=4, N=37)
-    Xb = np.ascontiguousarray(add_bias_row(X))  # a C-ordered X works too
+    Xb = np.asarray(add_bias_row(X), order=order)
     batches = []
 
     def recording(W, X_batch, y_batch):
-        assert X_batch.flags.f_contiguous  # read in place: one block of samples, no gather
+        assert X_batch.flags.f_contiguous  # one block of whole samples, as the BLAS reads it
+        if shuffled_copy:
+            assert not X_batch.flags.owndata and X_batch.base.shape == (37, 5)  # read where it lies
         batches.append((X_batch.copy(), y_batch.copy()))
         return softmax_loss_and_gradient(W, X_batch, y_batch)
 
     minibatch_sgd(recording, np.zeros((3, 5)), Xb, y, rng=np.random.default_rng(5), epochs=2, batch_size=8,
-                  threads=None, progress=False)
+                  threads=None, progress=False, shuffled_copy=shuffled_copy)
     same_rng = np.random.default_rng(5)
     order = same_rng.permutation(37)
     starts = [start for _ in range(2) for start in same_rng.permutation(np.arange(0, 37, 8))]
@@ -189,6 +194,39 @@ def test_batches_are_contiguous_blocks_of_one_shuffled_copy_visited_in_a_new_ord
     for seen in epochs:  # every sample once per epoch
         np.testing.assert_array_equal(np.sort(seen), np.sort(Xb[0]))
     assert not np.array_equal(epochs[0], epochs[1])  # in a new order
+
+
+@pytest.mark.parametrize("epochs", [1, 3, 5])
+def test_the_shuffled_copy_changes_nothing_but_where_batches_are_read(epochs):
+    rng = np.random.default_rng(6)
+    X, y = _blobs(rng, D=6, N=90)
+    Xb = add_bias_row(X).astype(np.float32)
+    results = []
+    for shuffled_copy in (True, False, None):
+        W, history = minibatch_sgd(softmax_loss_and_gradient, np.zeros((3, 7), np.float32), Xb, y,
+                                   rng=np.random.default_rng(1), epochs=epochs, batch_size=16, momentum=0.9,
+                                   average_from=1, threads=None, progress=False, shuffled_copy=shuffled_copy)
+        results.append((W, history.loss))
+    for W, loss in results[1:]:  # bit for bit: the same batches in the same layout
+        np.testing.assert_array_equal(W, results[0][0])
+        assert loss == results[0][1]
+
+
+def test_only_longer_trainings_copy_the_samples():
+    rng = np.random.default_rng(7)
+    X, y = _blobs(rng, D=4, N=40)
+    Xb = add_bias_row(X)
+    copied = []
+
+    def recording(W, X_batch, y_batch):
+        copied.append(X_batch.base is not None and X_batch.base.shape == (40, 5))
+        return softmax_loss_and_gradient(W, X_batch, y_batch)
+
+    for epochs in (SHUFFLED_COPY_FROM_EPOCHS - 1, SHUFFLED_COPY_FROM_EPOCHS):
+        copied.clear()
+        minibatch_sgd(recording, np.zeros((3, 5)), Xb, y, rng=rng, epochs=epochs, batch_size=8, threads=None,
+                      progress=False)
+        assert set(copied) == {epochs >= SHUFFLED_COPY_FROM_EPOCHS}
 
 
 def test_one_hot_targets_follow_their_samples():
