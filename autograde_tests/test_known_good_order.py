@@ -6,6 +6,7 @@ answered by ``course_lib.probe.answer``, as the pipeline runs it on the kernel's
 notebook's order, and every request is read for the known-good field."""
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib
 import io
@@ -23,6 +24,16 @@ from course_lib.grading.judge import judge_cell
 STANDS_IN_FOR = {"softmax_loss", "softmax_gradient", "forward", "softmax_loss_and_gradient", "predict", "cce",
                  "cce_gradient", "Dense", "Softmax"}
 ASSIGNMENTS = ("softmax_toy", "layers", "mnist_softmax", "mlp_backprop")
+# The known-good definitions each notebook's probes may be sent: its own stand-ins, nothing of
+# another part or notebook.
+SENT = {"softmax_toy": {"softmax_loss", "softmax_gradient"}, "mlp_backprop": {"forward"},
+        "mnist_softmax": {"softmax_loss_and_gradient", "predict"},
+        "layers": {"PlainDense", "PlainSoftmax", "cce", "cce_gradient"}}
+
+
+def _defined(source: str) -> set[str]:
+    return {node.name for node in ast.parse(source).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+            and not node.name.startswith("_")}
 
 
 def _namespace(nb) -> dict:
@@ -47,11 +58,13 @@ def test_known_good_code_comes_only_after_the_functions_it_stands_in_for_were_ju
     namespace = _namespace(nb)
     order = [grade_id(c) for c in nb.cells if grade_id(c) in judge.cells]
     sent_with_known_good: list[str] = []
+    defined: set[str] = set()
     for gid in order:
         def answer(request, nonce, gid=gid):
             header, _ = probe_codec.unpack(request, 1 << 30)
             if probe.KNOWN_GOOD_FIELD in header:
                 sent_with_known_good.append(gid)
+                defined.update(_defined(header[probe.KNOWN_GOOD_FIELD]))
             return probe_codec.unpack(probe.answer(namespace, request), 1 << 30)
 
         verdicts = judge_cell(judge.cells[gid], judge.reference, answer)
@@ -61,3 +74,4 @@ def test_known_good_code_comes_only_after_the_functions_it_stands_in_for_were_ju
         later = order[order.index(gid) + 1:]
         stood_in = [g for g in [gid] + later if set(judge.cells[g].names) & STANDS_IN_FOR]
         assert not stood_in, f"{gid} sends the known-good code before {stood_in} are judged"
+    assert defined == SENT[assignment], f"{assignment}: the kernel was sent {sorted(defined)}"

@@ -33,7 +33,10 @@ from course_lib import probe_codec
 MIME = "application/vnd.course-lib.probe+npz"
 REQUEST_FIELD = "course_lib_probe"  # the execute request's content field holding a probe's request
 KNOWN_GOOD_FIELD = "known_good"  # the request header's field holding the known-good code's source
-KNOWN_GOOD_HELPERS = frozenset({"with_known_good", "choose_with_known_good", "train_trace"})
+# The helpers that need known-good code, with the known-good names each uses (with_known_good:
+# the names given as its first argument).
+KNOWN_GOOD_HELPERS = {"with_known_good": (), "choose_with_known_good": ("softmax_loss_and_gradient", "predict"),
+                      "train_trace": ("PlainDense", "PlainSoftmax", "cce", "cce_gradient")}
 
 
 def _helpers(known_good=None) -> dict:

@@ -82,8 +82,13 @@ class Session:
         chosen = [s for s in steps if s["kind"] != "object"] + longest
         clean = [{k: v for k, v in s.items() if k != "prefix"} for s in chosen]
         header = {"probe": nonce, "steps": clean}
-        if any(s["kind"] == "helper" and s["helper"] in KNOWN_GOOD_HELPERS for s in clean):
-            header[KNOWN_GOOD_FIELD] = known_good.source()
+        names = set()
+        for s in clean:
+            if s["kind"] == "helper" and s["helper"] in KNOWN_GOOD_HELPERS:
+                used = KNOWN_GOOD_HELPERS[s["helper"]]
+                names.update(used if used else probe_codec.decode(s["args"], self.request_arrays)[0])
+        if names:  # only the definitions these probes use: no other part's answer
+            header[KNOWN_GOOD_FIELD] = known_good.source(sorted(names))
         return probe_codec.pack(header, self.request_arrays)
 
     def absorb(self, header: dict, arrays: dict[str, np.ndarray], sent: list[dict]) -> None:
