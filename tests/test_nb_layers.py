@@ -213,6 +213,47 @@ def test_softmax_backward_check_judges_backward_whatever_forward_does(capsys):
     assert "\u2714 Softmax.backward" in capsys.readouterr().out
 
 
+def test_a_softmax_right_to_float32_only_is_told_so():
+    def in_float32(z):
+        z = z.astype(np.float32)
+        return np.exp(z - z.max(axis=0)) / np.exp(z - z.max(axis=0)).sum(axis=0)
+
+    single = _softmax_class(forward=in_float32)
+    message = expect_mistake(checks.check_softmax_forward, single, "wrong_value")
+    assert "float32" in message and "float64" in message
+    far_off = _softmax_class(forward=lambda z: np.exp(z) / (np.exp(z).sum(axis=0) + 1))
+    assert "float32" not in expect_mistake(checks.check_softmax_forward, far_off, "wrong_value")
+
+
+def test_a_backward_that_needs_what_only_its_forward_keeps_is_told_how_the_check_calls_it():
+    """The checks set input and output and call backward alone: an attribute kept under another
+    name by the student's forward is missing there, and the message says why."""
+    class CachedSoftmax(Softmax):
+        def forward(self, input):
+            self.a = super().forward(input)
+            return self.a
+
+        def backward(self, output_gradient, learning_rate):
+            return self.a * output_gradient - self.a * np.sum(self.a * output_gradient, axis=0)
+
+    message = expect_mistake(checks.check_softmax_backward, CachedSoftmax, "raised")
+    assert "AttributeError" in message and "without forward" in message and "self.output" in message
+    message = expect_mistake(checks.check_softmax_backward, _softmax_class(backward=lambda a, g: 1 / 0), "raised")
+    assert "without forward" not in message  # other errors are not explained that way
+
+
+def test_a_dense_that_appends_the_ones_again_is_told_that_self_input_has_them():
+    def ones_again(self, output_gradient, learning_rate):
+        x1 = np.vstack([self.input, np.ones((1, self.input.shape[1]))])
+        self.weights_gradient = output_gradient @ x1.T
+        input_gradient = self.weights[:, :-1].T @ output_gradient
+        self.weights -= learning_rate * self.weights_gradient
+        return input_gradient
+
+    message = expect_mistake(checks.check_dense_backward, _dense_class(ones_again), "wrong_shape")
+    assert "one column too many" in message and "already holds the row of ones" in message
+
+
 def _flattened_backward(self, output_gradient, learning_rate):
     """Right for one sample: a Jacobian the size of the whole (flattened) batch."""
     T = np.identity(np.size(self.output)) * self.output - np.outer(self.output, self.output)

@@ -226,6 +226,8 @@ LAYERS_ALTERNATIVES = [
       {1: "T = np.stack([np.identity(a.shape[0]) * a[:, n] - np.outer(a[:, n], a[:, n]) for n in range(a.shape[1])], axis=2)"}),
     A("train_layers", "take", "np.take for the batch columns",
       {0: "X_batch = np.take(X, batch, axis=1)", 1: "Y_batch = np.take(Y, batch, axis=1)"}),
+    A("train_layers", "reads_layer_output", "forward called, then its result read from layer.output",
+      {2: "layer.forward(output)\noutput = layer.output"}),
 ]
 
 # --- softmax_toy -------------------------------------------------------------------------------
@@ -431,6 +433,8 @@ MNIST_ALTERNATIVES = [
       {1: "loss = -np.mean(Z[y, columns] - np.logaddexp.reduce(Z, axis=0)) + l2_reg * np.linalg.norm(W[:, :-1]) ** 2"}),
     A("loss_and_gradient", "matmul_mask", "@ and a masked penalty",
       {3: "dW = E @ X.T / N", 4: "dW += 2 * l2_reg * np.hstack([W[:, :-1], np.zeros((W.shape[0], 1))])"}),
+    A("loss_and_gradient", "returns_list", "the pair returned as a list",
+      replace=[("    return loss, dW", "    return [loss, dW]")], blank=0),
     A("loss_and_gradient", "loop", "the loss as a loop over samples",
       {1: "loss = sum(np.log(S[n]) - Z[y[n], n] for n in range(N)) / N + l2_reg * np.sum(W[:, :-1] ** 2)"}),
 ]
@@ -518,6 +522,18 @@ MLP_ALTERNATIVES = [
     A("compute_grad_loss", "derivative_from_z", "the logistic's derivative from z",
       {3: f"S = sigmoid(affine({HIDDEN_W}, X))\ndZ_hidden = dA * S * (1 - S)"}),
     A("compute_grad_loss", "a_minus_a_squared", "A - A**2", {3: "dZ_hidden = dA * (A - A ** 2)"}),
+    A("compute_grad_loss", "returns_list", "the pair returned as a list",
+      replace=[('    return loss, {"W": {"hidden": dW_hidden, "output": dW_output}}',
+                '    return [loss, {"W": {"hidden": dW_hidden, "output": dW_output}}]')], blank=4),
+    A("compute_grad_loss", "forward_keeps_z", "a forward that also returns Z, which the backprop reuses",
+      replace=[("def compute_grad_loss(", 'def forward(p, X, activation="logistic"):\n'
+                                          '    Z = affine(p["W"]["hidden"], X)\n'
+                                          '    A = activate(Z, activation)\n'
+                                          '    return {"hidden": A, "output": softmax(affine(p["W"]["output"], A)), "Z": Z}\n\n\n'
+                                          "def compute_grad_loss("),
+               ("    A, P = a[\"hidden\"], a[\"output\"]\n", "    A, P, Z = a[\"hidden\"], a[\"output\"], a[\"Z\"]\n"),
+               ("        dZ_hidden = dA * (A > 0)", "        dZ_hidden = dA * (Z > 0)")],
+      blanks={3: "S = 1 / (1 + np.exp(-Z))\ndZ_hidden = dA * S * (1 - S)"}),
     A("compute_grad_loss", "loop", "the weight gradients as sums over samples",
       {1: "dW_output = sum(np.outer(dZ_output[:, n], np.append(A[:, n], 1.0)) for n in range(N))",
        4: "dW_hidden = sum(np.outer(dZ_hidden[:, n], np.append(X[:, n], 1.0)) for n in range(N))"}),

@@ -99,6 +99,30 @@ def close(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-6, atol: fl
     return np.shape(actual) == np.shape(expected) and bool(np.allclose(actual, expected, rtol=rtol, atol=atol))
 
 
+def precision_note(actual, expected) -> str:
+    """For a result that misses the check's tolerance but is right to single precision: a clause
+    saying so (appended to the failure's message); otherwise ''."""
+    try:
+        near = np.shape(actual) == np.shape(expected) and bool(np.allclose(actual, expected, rtol=1e-4, atol=1e-7))
+    except (TypeError, ValueError):
+        return ""
+    return ("; it is right to about 4 to 7 significant digits only, as when computed in float32 (single "
+            "precision): compute in float64, the dtype of the input" if near else "")
+
+
+_FROM_STATE = ("; the check sets layer.input and layer.output as forward leaves them and calls backward without "
+              "forward (which is checked on its own): backward should read what it needs from self.input and "
+              "self.output")
+
+
+def from_state_note(error: CheckFailure) -> CheckFailure:
+    """``error`` of a backward called on a state the check set; an AttributeError (an attribute
+    that only the student's own forward sets) gets a sentence on that added."""
+    if error.mistake != "raised" or "AttributeError" not in str(error):
+        return error
+    return CheckFailure(f"{error}{_FROM_STATE}", mistake=error.mistake)
+
+
 def passed(name: str, count: int) -> None:
     """Tell the student a check passed."""
     print(f"\u2714 {name}: all {count} checks passed")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.checks.common import CheckFailure, call, close, coerce, expect_shape, failure, passed
+from course_lib.checks.common import CheckFailure, call, close, coerce, expect_shape, failure, from_state_note, passed
 from course_lib.checks.diagnose import flattened, shape_message
 from course_lib.gradient_check import numerical_gradient, numerical_gradient_array, rel_error
 
@@ -100,6 +100,10 @@ def _weights_gradient_shape(name: str, dW, shape: tuple[int, int], raised: str =
     if dW_shape == (M, K - 1):
         raise failure(name, "dense_weights_gradient_missing_bias",
                       f"{said}; it has no bias column{then}: use self.input, which has the row of ones")
+    if dW_shape == (M, K + 1):
+        raise failure(name, "wrong_shape",
+                      f"{said}; it has one column too many{then}: self.input already holds the row of ones (forward "
+                      f"stores the input with it, as the check sets it), so use self.input as it is")
     if flattened(dW_shape, shape, N):
         raise failure(name, "dense_weights_gradient_outer",
                       f"{said}. np.outer flattens its arguments, so on a batch of {N} samples it multiplies two long "
@@ -119,7 +123,10 @@ def dense_one_sample(Dense, seed: int = 19) -> None:
     x1 = np.vstack([x, np.ones((1, 1))])
     layer.input = x1.copy()
     layer.output = W0 @ x1
-    returned = call(name, layer.backward, g.copy(), 0.05)
+    try:
+        returned = call(name, layer.backward, g.copy(), 0.05)
+    except CheckFailure as error:
+        raise from_state_note(error) from None
     dW = getattr(layer, "weights_gradient", None)
     _weights_gradient_shape(name, dW, W0.shape)
     dW = coerce(name, dW, "self.weights_gradient for one sample", W0.shape)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.checks.common import CheckFailure, as_float_array, call, close, coerce, expect_shape, failure, fmt, passed
+from course_lib.checks.common import (CheckFailure, as_float_array, call, close, coerce, expect_shape, failure, fmt, passed,
+                                      from_state_note, precision_note)
 from course_lib.checks.diagnose import softmax_axis, ladder, shape_message
 from course_lib.layer import Layer
 from course_lib.gradient_check import rel_error
@@ -69,7 +70,7 @@ def softmax_forward_worked_example(Softmax) -> None:
                                                          "scores of one sample by different amounts and changes its "
                                                          "probabilities; subtract each column's max (axis=0)")
         raise failure(name, "wrong_value", f"for z =\n{fmt(_Z)}\nexpected\n{fmt(_A)}\n(e.g. z = [0, log 2, log 3] "
-                                            f"gives [1/6, 2/6, 3/6]), got\n{fmt(a)}")
+                                            f"gives [1/6, 2/6, 3/6]), got\n{fmt(a)}{precision_note(a, _A)}")
 
 
 def softmax_forward_large_scores(Softmax) -> None:
@@ -80,7 +81,8 @@ def softmax_forward_large_scores(Softmax) -> None:
         "softmax_overflow", "got inf or nan for z = [1000, 1000, 0]: exp(1000) overflows; subtract each "
                             "column's max before exp (the result does not change)"))
     if not close(a, np.array([[0.5], [0.5], [0.0]])):
-        raise failure(name, "wrong_value", f"for z = [1000, 1000, 0] expected [1/2, 1/2, 0], got {fmt(a[:, 0])}")
+        raise failure(name, "wrong_value", f"for z = [1000, 1000, 0] expected [1/2, 1/2, 0], got {fmt(a[:, 0])}"
+                                            f"{precision_note(a, np.array([[0.5], [0.5], [0.0]]))}")
     scales = np.array([[1000.0, -1000.0], [999.0, -1000.0], [0.0, -1000.0 + _LN2]])
     a, _ = _softmax_forward(name, Softmax, scales, not_finite=(
         "softmax_global_max", "got inf or nan when the columns have very different scales: subtract each column's "
@@ -92,7 +94,8 @@ def softmax_forward_large_scores(Softmax) -> None:
                                                     "the max and the sum over axis=0, keepdims=True")
     if not close(a[:, 1], np.array([1 / 4, 1 / 4, 1 / 2])):
         raise failure(name, "wrong_value", f"for the column z = [-1000, -1000, -1000 + log 2] expected "
-                                            f"[1/4, 1/4, 1/2], got {fmt(a[:, 1])}")
+                                            f"[1/4, 1/4, 1/2], got {fmt(a[:, 1])}"
+                                            f"{precision_note(a[:, 1], np.array([1 / 4, 1 / 4, 1 / 2]))}")
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,10 @@ def softmax_backward_batch(Softmax, C: int, N: int, rng: np.random.Generator) ->
 
 def _backward(name: str, layer, G: np.ndarray, what: str) -> np.ndarray:
     C, N = G.shape
-    result = call(name, layer.backward, G.copy(), 0.1)
+    try:
+        result = call(name, layer.backward, G.copy(), 0.1)
+    except CheckFailure as error:
+        raise from_state_note(error) from None
     if np.shape(result) in {(C, C, N), (N, C, C)} and C != N:
         raise failure(name, "softmax_backward_returns_jacobian",
                       f"returned shape {np.shape(result)}, the Jacobians themselves; apply each sample's Jacobian "

@@ -226,7 +226,7 @@ def _grad_loss(compute_grad_loss, p, X, Y):
             _name_shape_error(str(error), p, X)
             _name_batch_mistake(compute_grad_loss, p, X, Y, str(error))
         raise
-    if not isinstance(result, tuple) or len(result) != 2:
+    if not isinstance(result, (tuple, list)) or len(result) != 2:  # `loss, grads = ...` takes either
         raise mistake("grads_structure", f"{label} returned a {type(result).__name__}; return `loss, grads`")
     loss, grads = result
     try:

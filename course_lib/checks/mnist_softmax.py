@@ -235,7 +235,7 @@ def _problem(seed: int = 2, C: int = 3, D: int = 4, N: int = 7):
 def _loss_and_gradient(fn, W, X, y, l2_reg):
     label = f"softmax_loss_and_gradient(W, X, y, l2_reg={l2_reg:g})"
     result = call_student(fn, label, W, X, y, l2_reg)
-    if not isinstance(result, tuple) or len(result) != 2:
+    if not isinstance(result, (tuple, list)) or len(result) != 2:  # `loss, dW = ...` takes either
         raise mistake("loss_gradient_not_pair", f"{label} returned a {type(result).__name__}; "
                                                 "return the pair `loss, dW`")
     return result

@@ -23,8 +23,10 @@ class ShiftLayer(Layer):
         self.log = log
 
     def forward(self, input):
-        self.log.append(("forward", "tag", np.array(input, dtype=np.float64)))
-        return np.array(input, dtype=np.float64) + 100.0
+        self.input = np.array(input, dtype=np.float64)
+        self.log.append(("forward", "tag", self.input.copy()))
+        self.output = self.input + 100.0  # kept like any layer's, for a loop that reads it
+        return self.output.copy()
 
     def backward(self, output_gradient, learning_rate):
         self.log.append(("backward", "tag", np.array(output_gradient, dtype=np.float64), learning_rate))
@@ -40,9 +42,9 @@ class TableLayer(Layer):
         self.log, self.P, self.calls = log, P, 0
 
     def forward(self, input):
-        input = np.array(input, dtype=np.float64)
+        self.input = input = np.array(input, dtype=np.float64)
         ids = np.rint(input[0] - 100).astype(int)
-        self.log.append(("forward", "table", input))
+        self.log.append(("forward", "table", input.copy()))
         self.output = self.P[:, np.clip(ids, 0, self.P.shape[1] - 1)]
         return self.output.copy()
 
