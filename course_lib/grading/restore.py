@@ -89,6 +89,40 @@ def rebuild(student: nbformat.NotebookNode, source: nbformat.NotebookNode, relea
             at = next(i for i, (g, _, _) in enumerate(placed) if g == previous[-1]) + 1
         placed.insert(at, (gid, cell, mine))
         seen.add(gid)
+    placed = _in_source_order(placed, order, notes)
     nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(source.metadata))
     nb.cells = [cell for _, cell, _ in placed]
     return Rebuilt(nb, {i for i, (_, _, mine) in enumerate(placed) if mine}, notes)
+
+
+def _in_source_order(placed: list, order: list[str], notes: list[str]) -> list:
+    """``placed`` with the source's cells in the source's order, each followed by the cells the
+    student put after it. The grader's probes rely on that order: a part judged with known-good
+    versions of the notebook's other functions comes after the cells that judge those."""
+    rank = {gid: i for i, gid in enumerate(order)}
+    head: list = []
+    segments: list[list] = []
+    for entry in placed:
+        if entry[0] is not None:
+            segments.append([entry])
+        elif segments:
+            segments[-1].append(entry)
+        else:
+            head.append(entry)
+    ranks = [rank[segment[0][0]] for segment in segments]
+    if ranks != sorted(ranks):
+        kept = _longest_increasing(ranks)
+        moved = [order[r] for i, r in enumerate(ranks) if i not in kept]
+        notes.append(f"cells were moved out of the notebook's order ({', '.join(repr(g) for g in moved)}); "
+                     f"they were put back in its order, each with the cells that followed it, and run that way")
+    ordered = sorted(segments, key=lambda segment: rank[segment[0][0]])
+    return head + [entry for segment in ordered for entry in segment]
+
+
+def _longest_increasing(values: list[int]) -> set[int]:
+    """The positions of a longest increasing subsequence of ``values`` (the cells left in place)."""
+    best: list[list[int]] = []  # best[i]: positions of the longest increasing run ending at i
+    for i, value in enumerate(values):
+        before = [best[j] for j in range(i) if values[j] < value]
+        best.append(max(before, key=len, default=[]) + [i])
+    return set(max(best, key=len, default=[]))
