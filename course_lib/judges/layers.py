@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checks import layers as visible
-from course_lib.checks.common import CheckFailure, call, close, coerce, coerce_scalar, failure, fmt
+from course_lib.checks.common import (CheckFailure, call, close, coerce, coerce_scalar, failure, fmt, from_state_note,
+                                       precision_note)
 from course_lib.checks.diagnose import softmax_axis
 from course_lib.checks.loop import PER_SAMPLE, check_loop_trace, run_loop
 from course_lib.checks.spies import train_trace
@@ -46,7 +47,8 @@ def cce_random_batches(student) -> None:
                 raise failure(name, "cce_divides_by_classes", f"for {C} classes and {N} samples this is divided by the "
                                                               f"{C} classes (rows), as if rows were samples; samples are "
                                                               f"the columns: divide by y.shape[1]")
-            raise failure(name, "wrong_value", f"wrong for {C} classes and {N} samples: expected {expected:.6f}, got {got:.6f}")
+            raise failure(name, "wrong_value", f"wrong for {C} classes and {N} samples: expected {expected:.6f}, got "
+                                               f"{got:.6f}{precision_note(got, expected)}")
 
 
 # --- cce_gradient ------------------------------------------------------------------------------
@@ -63,7 +65,7 @@ def cce_gradient_random_batches(student) -> None:
             if close(got, expected / N, rtol=1e-9, atol=1e-12) and N > 1:
                 raise failure(name, "cce_gradient_divided_by_n", "divided by the number of samples; cce_gradient is "
                                                                  "the per-sample gradient")
-            raise failure(name, "wrong_value", f"wrong for {C} classes and {N} samples")
+            raise failure(name, "wrong_value", f"wrong for {C} classes and {N} samples{precision_note(got, expected)}")
 
 
 # --- Softmax -----------------------------------------------------------------------------------
@@ -86,7 +88,7 @@ def softmax_forward_random_batches(student) -> None:
             if axis == "rows":
                 raise failure(name, "softmax_wrong_axis", f"for z of shape {Z.shape} each row sums to 1, as if rows "
                                                           f"were samples; each column (sample) must (axis=0)")
-            raise failure(name, "wrong_value", f"wrong for z of shape {Z.shape}")
+            raise failure(name, "wrong_value", f"wrong for z of shape {Z.shape}{precision_note(got, expected)}")
 
 
 def softmax_forward_one_sample(student) -> None:
@@ -97,7 +99,7 @@ def softmax_forward_one_sample(student) -> None:
         got = coerce(name, call(name, layer.forward, z.copy()), "Softmax().forward(z) for one sample", shape=z.shape)
         if not close(got, softmax.softmax(z), rtol=1e-9, atol=1e-12):
             raise failure(name, "wrong_value", f"for one sample z = {fmt(z[:, 0])} expected {fmt(softmax.softmax(z)[:, 0])}, "
-                                               f"got {fmt(got[:, 0])}")
+                                               f"got {fmt(got[:, 0])}{precision_note(got, softmax.softmax(z))}")
 
 
 def _softmax_backward_case(C, N, rng):
@@ -134,7 +136,7 @@ def softmax_backward_samples_separate(student) -> None:
         except CheckFailure as error:
             if error.mistake == "raised" and visible._one_sample_right(student.Softmax):
                 raise visible._flattened_jacobian(name, str(error), *G.shape) from None
-            raise
+            raise from_state_note(error) from None
         results.append(coerce(name, result, "backward(output_gradient)", shape=G.shape))
     if close(results[0], results[1]):
         raise failure(name, "softmax_backward_ignores_output_gradient",
@@ -165,7 +167,7 @@ def _dense_case(student, D, M, N, seed, learning_rate=0.05):
     except CheckFailure as error:
         if error.mistake == "raised":  # most often the weights gradient's shape: name it
             visible._weights_gradient_shape(name, getattr(layer, "weights_gradient", None), W0.shape, str(error), N)
-        raise
+        raise from_state_note(error) from None
     return layer, returned, W0, X1, G
 
 
