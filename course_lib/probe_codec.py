@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 
@@ -93,20 +94,29 @@ def _state(tree):
 
 
 def decode(tree, arrays: dict[str, np.ndarray]):
-    """The value a JSON tree stands for (the inverse of ``encode``)."""
+    """The value a JSON tree stands for (the inverse of ``encode``). ``encode`` gives every array
+    it meets a key of its own, so a tree that names one array twice is refused: a reply of a few
+    megabytes could otherwise stand for gigabytes of copies in the grader's process."""
+    try:
+        return _decode(tree, arrays, set())
+    except RecursionError:
+        raise CodecError("nested too deeply") from None
+
+
+def _decode(tree, arrays: dict[str, np.ndarray], used: set[str]):
     if tree is None:
         return None
     if not isinstance(tree, dict) or len(tree) == 0:
         raise CodecError(f"not an encoded value: {str(tree)[:80]}")
     kind = next(iter(tree))
     if kind == "$array":
-        return np.array(_array(arrays, tree[kind]), copy=True)
+        return np.array(_array(arrays, tree[kind], used), copy=True)
     if kind == "$scalar":
-        return _array(arrays, tree[kind])[()]
+        return _array(arrays, tree[kind], used, scalar=True)[()]
     if kind == "$float":
-        return float(_array(arrays, tree[kind]))
+        return float(_array(arrays, tree[kind], used, scalar=True))
     if kind == "$int":
-        return int(_array(arrays, tree[kind]))
+        return int(_array(arrays, tree[kind], used, scalar=True))
     if kind == "$bool":
         return bool(tree[kind])
     if kind == "$str":
@@ -118,20 +128,29 @@ def decode(tree, arrays: dict[str, np.ndarray]):
         generator = np.random.Generator(bit_generator())
         generator.bit_generator.state = _state(tree["state"])
         return generator
+    if kind in ("$list", "$tuple", "$dict") and not isinstance(tree[kind], list):
+        raise CodecError(f"{kind} of a {type(tree[kind]).__name__}")
     if kind == "$list":
-        return [decode(v, arrays) for v in tree[kind]]
+        return [_decode(v, arrays, used) for v in tree[kind]]
     if kind == "$tuple":
-        return tuple(decode(v, arrays) for v in tree[kind])
+        return tuple(_decode(v, arrays, used) for v in tree[kind])
     if kind == "$dict":
-        return {str(k): decode(v, arrays) for k, v in tree[kind]}
+        if not all(isinstance(item, list) and len(item) == 2 for item in tree[kind]):
+            raise CodecError("a $dict item is not a [key, value] pair")
+        return {str(k): _decode(v, arrays, used) for k, v in tree[kind]}
     if kind == "$object":
         return Opaque(str(tree[kind]))
     raise CodecError(f"unknown kind {kind!r}")
 
 
-def _array(arrays: dict[str, np.ndarray], key) -> np.ndarray:
+def _array(arrays: dict[str, np.ndarray], key, used: set[str], scalar: bool = False) -> np.ndarray:
     if not isinstance(key, str) or key not in arrays:
-        raise CodecError(f"missing array {key!r}")
+        raise CodecError(f"missing array {str(key)[:40]!r}")
+    if key in used:
+        raise CodecError(f"array {key!r} is named twice")
+    used.add(key)
+    if scalar and arrays[key].size != 1:
+        raise CodecError(f"array {key!r} stands for one number but holds {arrays[key].size}")
     return arrays[key]
 
 
@@ -166,13 +185,15 @@ def unpack(data: bytes, max_bytes: int, max_array_bytes: int | None = None) -> t
     if text is None or text.dtype != np.uint8 or text.ndim != 1:
         raise CodecError("the npz has no header")
     for name, array in arrays.items():
+        if not re.fullmatch(r"a[0-9]{1,9}", name):
+            raise CodecError(f"an array is named {name[:40]!r}, not a0, a1, ...")
         if array.dtype.kind not in "biufc":
             raise CodecError(f"array {name} has dtype {array.dtype}, not numbers")
         if max_array_bytes is not None and array.nbytes > max_array_bytes:
             raise CodecError(f"array {name} has {array.nbytes} bytes, more than {max_array_bytes}")
     try:
         header = json.loads(text.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise CodecError(f"the header is not JSON ({str(error)[:80]})") from None
     if not isinstance(header, dict):
         raise CodecError("the header is not an object")
