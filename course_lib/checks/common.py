@@ -123,6 +123,32 @@ def from_state_note(error: CheckFailure) -> CheckFailure:
     return CheckFailure(f"{error}{_FROM_STATE}", mistake=error.mistake)
 
 
+def computes(check: str | None, function, cases: list[tuple], what: str, pick=None) -> None:
+    """Before a check of a property other than the value (arguments left unchanged, stability):
+    fail, as ``wrong_value``, a function that computes nothing from its arguments (only zeros, the
+    same result for every case, or an argument handed back), so that a stub earns nothing from the
+    check. ``pick`` takes the part of the result to look at; an error or a result that is no array
+    of numbers is left to the check itself."""
+    results = []
+    for args in cases:
+        try:
+            with np.errstate(all="ignore"):
+                value = function(*[_copy(a) for a in args])
+                result = np.asarray(value if pick is None else pick(value), dtype=np.float64)
+        except Exception:  # noqa: BLE001 - the check reports it in its own words
+            return
+        if any(isinstance(a, np.ndarray) and a.shape == result.shape and np.array_equal(a, result) for a in args):
+            raise failure(check, "wrong_value", f"{what} hands back one of its arguments unchanged; this check counts "
+                                                f"once it computes its result")
+        results.append(result)
+    if results and all(not np.any(r) for r in results):
+        raise failure(check, "wrong_value", f"{what} gives only zeros; this check counts once it computes its result")
+    if len(results) > 1 and all(r.shape == results[0].shape and np.array_equal(r, results[0], equal_nan=True)
+                                for r in results[1:]):
+        raise failure(check, "wrong_value", f"{what} gives the same result for different arguments; this check "
+                                            f"counts once it computes its result")
+
+
 def passed(name: str, count: int) -> None:
     """Tell the student a check passed."""
     print(f"\u2714 {name}: all {count} checks passed")

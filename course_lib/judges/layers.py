@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checks import layers as visible
-from course_lib.checks.common import (CheckFailure, call, close, coerce, coerce_scalar, failure, fmt, from_state_note,
-                                       precision_note)
+from course_lib.checks.common import (CheckFailure, call, close, coerce, coerce_scalar, computes, failure, fmt,
+                                       from_state_note, precision_note)
 from course_lib.checks.diagnose import softmax_axis
 from course_lib.checks.loop import PER_SAMPLE, check_loop_trace, run_loop
 from course_lib.checks.spies import train_trace
@@ -126,6 +126,13 @@ def softmax_backward_samples_separate(student) -> None:
     name = "Softmax.backward"
     rng = np.random.default_rng(4107)
     Z, a, G = _softmax_backward_case(4, 5, rng)
+
+    def backward(Z_given, G_given):
+        layer = student.Softmax()
+        layer.input, layer.output = Z_given, softmax.softmax(Z_given)
+        return layer.backward(G_given, 0.5)
+
+    computes(name, backward, [(Z, G), (visible.bumped(Z), G[::-1] + 1.0)], "backward(output_gradient)")
     results = []
     for Z_given, G_given in ((Z, G), (Z, visible.bumped(G)), (visible.bumped(Z), G)):
         layer = call(name, student.Softmax)

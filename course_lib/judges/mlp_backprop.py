@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checks import mlp_backprop as visible
-from course_lib.checks.common import failure
+from course_lib.checks.common import computes, failure
 from course_lib.grading.judge import AssignmentJudge, CellJudge, Check
 from course_lib.solutions import mlp as solution
 
@@ -53,8 +53,20 @@ def forward_values(student) -> None:
             raise failure(None, "output_wrong_value", f"the output probabilities are wrong for D={D}, H={H}, C={C}, N={N}")
 
 
+def _forward_computes(forward) -> None:
+    cases, _ = _hidden_forward_cases()
+    computes(None, forward, [(_copy(p), X) for p, X in cases[:1]] + [(_copy(cases[0][0]), 2 * cases[0][1])],
+             "forward(p, X)['output']", pick=lambda result: result["output"])
+
+
+def forward_properties(student) -> None:
+    _forward_computes(student.forward)
+    visible._check_forward_properties(student.forward)
+
+
 def forward_large_scores(student) -> None:
     forward = student.forward
+    _forward_computes(forward)
     visible._check_forward_large_scores(forward, relative=True)
     _, (p, X) = _hidden_forward_cases()
     label = "forward(p, X) with output scores around 1000 (other weights)"
@@ -178,7 +190,7 @@ JUDGE = AssignmentJudge(
     reference={"forward": solution.forward, "compute_grad_loss": solution.compute_grad_loss},
     cells={cell.grade_id: cell for cell in [
         CellJudge("forward_tests", names=("forward",), checks=(
-            Check("activations in (0, 1), columns summing to 1", lambda s: visible._check_forward_properties(s.forward), 1),
+            Check("activations in (0, 1), columns summing to 1", forward_properties, 1),
             Check("biases from the last columns", lambda s: visible._check_forward_bias(s.forward), 1),
             Check("values on random inputs (float64 and float32)", forward_values, 1),
             Check("output scores around 1000 (stability)", forward_large_scores, 1),

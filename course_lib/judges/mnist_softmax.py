@@ -12,7 +12,7 @@ import functools
 import numpy as np
 
 from course_lib.checks import mnist_softmax as visible
-from course_lib.checks.common import CheckFailure, close, coerce, failure
+from course_lib.checks.common import CheckFailure, close, coerce, computes, failure
 from course_lib.grading.judge import AssignmentJudge, CellJudge, Check
 from course_lib.solutions import softmax_regression as solution
 from course_lib.solutions.softmax import softmax as reference_softmax
@@ -61,8 +61,12 @@ def softmax_worked_example(student) -> None:
     visible._softmax_hand_worked(softmax)
 
 
+_SOFTMAX_CASES = [(np.array([[0.0, np.log(3.0)], [0.0, 0.0]]),), (np.array([[1.0, -2.0], [0.0, 3.0]]),)]
+
+
 def softmax_stability(student) -> None:
     softmax = _copying(student.softmax)
+    computes(None, softmax, _SOFTMAX_CASES, "softmax(Z)")
     hand = _own(softmax, np.array([[0.0, np.log(3.0)], [0.0, 0.0]]))
     visible._softmax_hand_worked(softmax, shift=1000.0, expected=hand)
     visible._softmax_hand_worked(softmax, shift=-1000.0, expected=hand)
@@ -87,6 +91,7 @@ def softmax_random(student) -> None:
 
 
 def softmax_leaves_z(student) -> None:
+    computes(None, student.softmax, _SOFTMAX_CASES, "softmax(Z)")
     visible.call_student(student.softmax, "softmax(Z)", np.random.default_rng(0).standard_normal((3, 4)))
     visible.call_student(student.softmax, "softmax(Z) for samples far apart", _FAR)
 
@@ -138,8 +143,14 @@ def loss_worked_example(student) -> None:
     _loss_against(fn, W, X, y, "for 10 classes and 40 samples")
 
 
+def _loss_cases():
+    (_, W, X, y), (_, W2, X2, y2) = _hidden_loss_cases()[:2]
+    return [(W, X, y, 0.0), (W2, X2, y2, 0.0)]
+
+
 def loss_stability(student) -> None:
     fn = _copying(student.softmax_loss_and_gradient)
+    computes(None, fn, _loss_cases(), "the loss", pick=lambda result: result[0])
     visible._check_loss_stability(fn, relative=True)
     _, W, X, y = _hidden_loss_cases()[2]
     label = "the loss for 10 classes, 40 samples and scores around 1000"
@@ -222,6 +233,7 @@ def gradient_l2(student) -> None:
 
 
 def gradient_leaves_arguments(student) -> None:
+    computes(None, student.softmax_loss_and_gradient, _loss_cases(), "dW", pick=lambda result: result[1])
     W, X, y = visible._problem()
     visible._loss_and_gradient(student.softmax_loss_and_gradient, W, X, y, 0.0)
     l2_reg, W, X, y = _hidden_gradient_cases()[1]

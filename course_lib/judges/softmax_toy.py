@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checks import softmax_toy as visible
-from course_lib.checks.common import failure
+from course_lib.checks.common import computes, failure
 from course_lib.grading.judge import AssignmentJudge, CellJudge, Check
 from course_lib.solutions import softmax_toy as solution
 
@@ -70,10 +70,11 @@ def loss_far_apart(student) -> None:
     sum or a sign mistake is charged to the worked example alone)."""
     name = "softmax_loss"
     loss = _copying(student.softmax_loss)
-    visible.loss_far_apart(loss, relative=True)
     # Scores (0, 903) and (0, 906) of labels 0 and 1: the losses are 903 and (almost) 0, mean 903 / 2;
     # divided by 30 nothing underflows and the loss is 30 times smaller.
     W, X, y = np.array([[0.0, 0.0], [3.0, 900.0]]), np.array([[1.0, 2.0], [1.0, 1.0]]), np.array([0, 1])
+    computes(name, loss, [(W, X, y), (W / 30, X, y), visible._random_case(3)], "softmax_loss")
+    visible.loss_far_apart(loss, relative=True)
     got = visible._number(name, visible._call(name, loss, W, X, y), "softmax_loss with scores far apart", not_finite=(
         "loss_log_of_zero", "got inf or nan when the scores are far apart: compute the log-probabilities from the "
                             "shifted scores (log-softmax) instead of taking the log of the probabilities"))
@@ -112,6 +113,8 @@ def gradient_random_batches(student) -> None:
 
 def gradient_leaves_arguments(student) -> None:
     name = "softmax_gradient"
+    computes(name, student.softmax_gradient, [(visible._W, visible._X, visible._y), visible._random_case(3)],
+             "softmax_gradient")
     visible._call(name, student.softmax_gradient, visible._W, visible._X, visible._y)
     rng = np.random.default_rng(4002)
     W, X, y = rng.standard_normal((3, 5)), np.vstack([rng.standard_normal((4, 6)), np.ones((1, 6))]), rng.integers(0, 3, 6)
@@ -168,6 +171,8 @@ def gradient_l2_random(student) -> None:
 def gradient_l2_leaves_arguments(student) -> None:
     name = "softmax_gradient_l2"
     gradient_l2 = _with_known_good(student, "softmax_gradient_l2", ["softmax_gradient"])
+    computes(name, gradient_l2, [(visible._W_L2, visible._X_L2, visible._y, visible._ALPHA),
+                                 (*visible._random_case(3), 0.5)], "softmax_gradient_l2")
     visible._call(name, lambda *a: gradient_l2(*a, visible._ALPHA), visible._W_L2, visible._X_L2, visible._y)
     for W, X, y, alpha in _l2_cases(4004):
         visible._call(name, lambda *a: gradient_l2(*a, alpha), W, X, y)
