@@ -551,7 +551,8 @@ def _run_cells(client, km, nb, graded, limits, start, execution, after_graded, s
             execution.status[index] = "error"
             execution.stopped = f"cell {index} could not be run: {type(error).__name__}: {str(error)[:200]}"
         if after_graded is not None and index in graded:
-            after_graded(index, None if execution.stopped else Prober(client, index, limits, execution))
+            after_graded(index, None if execution.stopped else Prober(client, index, limits, execution,
+                                                                      deadline=start + limits.budget))
 
 
 def _responsive(client, index) -> bool:
@@ -577,18 +578,22 @@ class Prober:
     reply's base64 text (the last display of the probe's MIME type), bounded by
     ``limits.probe_reply``. A timeout or a dead kernel stops the notebook like a cell would."""
 
-    def __init__(self, client, index: int, limits, execution: Execution):
+    def __init__(self, client, index: int, limits, execution: Execution, deadline: float | None = None):
         self.client, self.index, self.limits, self.execution = client, index, limits, execution
+        self.deadline = deadline  # time.monotonic() at which the notebook's budget ends: probes count too
 
     def __call__(self, code: str, request: str | None = None) -> str:
         """``code`` run as a cell; ``request`` (base64), when given, travels beside it in the
         execute request (see ``BoundedKernelClient.execute``)."""
         client, execution = self.client, self.execution
+        remaining = self.limits.cell_timeout if self.deadline is None else self.deadline - time.monotonic()
+        if remaining <= 0 and not execution.stopped:
+            execution.stopped = f"the notebook ran over its time budget of {self.limits.budget:.0f} s"
         if execution.stopped:
             raise ProbeFailed(f"your code could not be run: {execution.stopped}")
         cell = nbformat.v4.new_code_cell(code)
         saved = client.nb.cells[self.index]
-        client.timeout = max(1, int(self.limits.cell_timeout))
+        client.timeout = max(1, int(min(self.limits.cell_timeout, remaining)))
         client.timed_out = client.cut = False
         client.probe_limit, client.probe_oversize = PROBE_REPLY_LIMIT, False
         client.kc.probe_request = request
