@@ -11,9 +11,12 @@ checks used only the student's replies; only that pass counts.
 """
 from __future__ import annotations
 
+import ast
 import builtins
 import hashlib
 import json
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -53,6 +56,39 @@ def student_error(name: str, message: str) -> Exception:
         return Exception(f"{name}: {message}")
 
 
+@cache
+def _known_good_definitions() -> tuple[str, dict[str, tuple[str, frozenset[str]]]]:
+    """The known-good module's imports, and each top-level definition's text with the names it uses."""
+    text = Path(known_good.__file__).read_text()
+    lines = text.splitlines(keepends=True)
+    imports, definitions = [], {}
+    for node in ast.parse(text).body:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+        segment = "".join(lines[start:node.end_lineno])
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.append(segment)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            definitions[node.name] = (segment, frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name)))
+    return "".join(imports), definitions
+
+
+def known_good_source(names) -> str:
+    """What a probe that needs the known-good ``names`` sends the kernel: their definitions and the
+    helpers they use, nothing else of ``course_lib/judges/known_good.py`` (so a kernel that keeps
+    what it is sent learns no other part's or other notebook's answer)."""
+    imports, definitions = _known_good_definitions()
+    unknown = sorted(set(names) - set(definitions))
+    if unknown:
+        raise KeyError(f"no known-good {unknown}")
+    wanted, queue = set(), list(names)
+    while queue:
+        name = queue.pop()
+        if name not in wanted:
+            wanted.add(name)
+            queue += [n for n in definitions[name][1] if n in definitions]
+    return imports + "".join(f"\n\n{definitions[name][0]}" for name in definitions if name in wanted)
+
+
 class Session:
     """The replies received so far, the calls still needed, the instructor's references."""
 
@@ -88,7 +124,7 @@ class Session:
                 used = KNOWN_GOOD_HELPERS[s["helper"]]
                 names.update(used if used else probe_codec.decode(s["args"], self.request_arrays)[0])
         if names:  # only the definitions these probes use: no other part's answer
-            header[KNOWN_GOOD_FIELD] = known_good.source(sorted(names))
+            header[KNOWN_GOOD_FIELD] = known_good_source(sorted(names))
         return probe_codec.pack(header, self.request_arrays)
 
     def absorb(self, header: dict, arrays: dict[str, np.ndarray], sent: list[dict]) -> None:

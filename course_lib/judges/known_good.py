@@ -4,15 +4,12 @@ charged again (``course_lib.checks.known_good.with_known_good``, the mnist model
 layers loop trained on known-good layers).
 
 They are answers, so they are instructor code like the solutions: never in the student bundle
-nor on a grading kernel's path. The grader sends this file's source with the one probe request
-that needs it (``KNOWN_GOOD_FIELD``), which runs after the parts it stands in for were judged;
-the kernel builds it as a module of its own for that request. It may import only numpy and
-what the student package ships."""
+nor on a grading kernel's path. A probe request that needs some of them carries the source of
+those definitions alone (``grading.standins.known_good_source``, in ``KNOWN_GOOD_FIELD``); it runs
+after the parts they stand in for were judged, and the kernel builds that source into a module of
+its own for that request. Each definition may use only numpy, what the student package ships and
+this file's other definitions."""
 from __future__ import annotations
-
-import ast
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 
@@ -103,8 +100,8 @@ class PlainSoftmax(Layer):
     """A known-good softmax layer with the per-sample Jacobian backward."""
 
     def forward(self, input):
-        self.input = np.array(input, dtype=np.float64)
-        e = np.exp(self.input - self.input.max(axis=0))
+        self.input = input
+        e = np.exp(input - input.max(axis=0))
         self.output = e / e.sum(axis=0)
         return self.output.copy()
 
@@ -121,37 +118,3 @@ def cce(y, yhat):
 def cce_gradient(y, yhat):
     """Per-sample gradient -y / yhat."""
     return -y / yhat
-
-
-@cache
-def _definitions() -> tuple[str, dict[str, tuple[str, frozenset[str]]]]:
-    """This file's imports, and each top-level definition's text with the top-level names it uses."""
-    text = Path(__file__).read_text()
-    lines = text.splitlines(keepends=True)
-    imports, definitions = [], {}
-    for node in ast.parse(text).body:
-        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
-        segment = "".join(lines[start:node.end_lineno])
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imports.append(segment)
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            used = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
-            definitions[node.name] = (segment, used)
-    return "".join(imports), definitions
-
-
-def source(names) -> str:
-    """What the grader sends to a kernel with the probe that needs the known-good ``names``: their
-    definitions and the helpers they use, nothing else of this file (so a kernel that keeps what it
-    is sent learns no other part's or other notebook's answer)."""
-    imports, definitions = _definitions()
-    unknown = sorted(set(names) - set(definitions) | set(names) & {"source", "_definitions"})
-    if unknown:
-        raise KeyError(f"no known-good {unknown}")
-    wanted, queue = set(), list(names)
-    while queue:
-        name = queue.pop()
-        if name not in wanted:
-            wanted.add(name)
-            queue += [n for n in definitions[name][1] if n in definitions and n not in ("source", "_definitions")]
-    return imports + "".join(f"\n\n{definitions[name][0]}" for name in definitions if name in wanted)
