@@ -38,6 +38,21 @@ def course_for(assignment: str, build: Path) -> Course:
     return Course(root=REPO_ROOT, source=REPO_ROOT / "notebooks", build=build)
 
 
+def grade_notebooks(assignment: str, notebooks: dict[str, Path], tmp_path: Path, settings: Settings | None = None) -> dict:
+    """Release ``assignment`` into a fresh build under ``tmp_path`` and grade ``notebooks``
+    (student -> notebook file) with the real pipeline; the results by student. Feedback and the
+    other outputs are under ``tmp_path / "out"``."""
+    course = course_for(assignment, tmp_path / "build")
+    release(course, assignment)
+    submitted = tmp_path / "submitted"
+    submitted.mkdir()
+    for student, notebook in notebooks.items():
+        shutil.copy(notebook, submitted / f"{student}.ipynb")
+    results = autograde(course, assignment, submitted, out=tmp_path / "out", settings=settings or settings_for(assignment),
+                        progress=False)
+    return {r.student: r for r in results}
+
+
 def hidden_lines(source_path: Path) -> list[str]:
     """The lines (stripped, longer than 12 characters) of a source notebook's hidden tests."""
     lines = []

@@ -8,13 +8,9 @@ loss and gradient, the two parts judged before they were sent. Real nbgrader, re
 kernels."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from course_lib.grading.autograde import autograde
-from course_lib.grading.release import release
-
-from grading_fixtures import course_for, settings_for
+from grading_fixtures import grade_notebooks
 
 ATTACK = Path(__file__).resolve().parent / "attacks" / "softmax_toy_known_good_leak.ipynb"
 OTHER_NOTEBOOKS = ("softmax_loss_and_gradient", "def predict", "def forward", "class PlainDense", "class PlainSoftmax",
@@ -22,13 +18,7 @@ OTHER_NOTEBOOKS = ("softmax_loss_and_gradient", "def predict", "def forward", "c
 
 
 def test_a_kernel_that_prints_what_it_was_sent_shows_no_other_notebooks_answers(tmp_path):
-    course = course_for("softmax_toy", tmp_path / "build")
-    release(course, "softmax_toy")
-    submitted = tmp_path / "submitted"
-    submitted.mkdir()
-    shutil.copy(ATTACK, submitted / "leaker.ipynb")
-    [result] = autograde(course, "softmax_toy", submitted, out=tmp_path / "out", settings=settings_for("softmax_toy"),
-                         progress=False)
+    result = grade_notebooks("softmax_toy", {"leaker": ATTACK}, tmp_path)["leaker"]
     assert result.score == result.max_score  # its answers are right: the attack only looks
     feedback = (tmp_path / "out" / "feedback" / "leaker.html").read_text()
     assert "def softmax_gradient(W, X, y)" in feedback  # the channel works: what it was sent is shown

@@ -8,17 +8,14 @@ the code before the restore stage kept the notebook's order they earned 9/9, 11.
 from __future__ import annotations
 
 import copy
-import shutil
 from pathlib import Path
 
 import pytest
 
-from course_lib.grading.autograde import autograde
 from course_lib.grading.course import grade_id, read_notebook
-from course_lib.grading.release import release
 from course_lib.grading.restore import rebuild
 
-from grading_fixtures import EXAMPLES, course_for, settings_for
+from grading_fixtures import EXAMPLES, course_for, grade_notebooks
 
 ATTACKS = Path(__file__).resolve().parent / "attacks"
 # assignment -> the graded cells of the parts the attack never wrote, and its score as a whole.
@@ -32,13 +29,8 @@ NEVER_WRITTEN = {
 
 @pytest.mark.parametrize("assignment", sorted(NEVER_WRITTEN))
 def test_cells_moved_to_capture_the_known_good_code_earn_nothing_for_what_was_never_written(assignment, tmp_path):
-    course = course_for(assignment, tmp_path / "build")
-    release(course, assignment)
-    submissions = tmp_path / "submitted"
-    submissions.mkdir()
-    shutil.copy(ATTACKS / f"{assignment}_reorder_known_good.ipynb", submissions / "reordered.ipynb")
-    [result] = autograde(course, assignment, submissions, out=tmp_path / "out", settings=settings_for(assignment),
-                         progress=False)
+    result = grade_notebooks(assignment, {"reordered": ATTACKS / f"{assignment}_reorder_known_good.ipynb"},
+                             tmp_path)["reordered"]
     cells, total = NEVER_WRITTEN[assignment]
     scores = {c.grade_id: c.score for c in result.cells}
     assert all(scores[gid] == 0 for gid in cells), scores

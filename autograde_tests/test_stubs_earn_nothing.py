@@ -8,15 +8,11 @@ whose model-choice cell is the reference's and keeps what it earns). Real nbgrad
 kernels."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from course_lib.grading.autograde import autograde
-from course_lib.grading.release import release
-
-from grading_fixtures import course_for, settings_for
+from grading_fixtures import grade_notebooks
 
 ATTACKS = Path(__file__).resolve().parent / "attacks"
 # The graded cells whose functions the attack left as the reference wrote them.
@@ -25,13 +21,7 @@ KEPT = {"mnist_softmax": {"chosen_model_tests"}}
 
 @pytest.mark.parametrize("assignment", ["layers", "softmax_toy", "mlp_backprop", "mnist_softmax"])
 def test_stubs_earn_nothing(assignment, tmp_path):
-    course = course_for(assignment, tmp_path / "build")
-    release(course, assignment)
-    submissions = tmp_path / "submitted"
-    submissions.mkdir()
-    shutil.copy(ATTACKS / f"{assignment}_constant_stubs.ipynb", submissions / "stubs.ipynb")
-    [result] = autograde(course, assignment, submissions, out=tmp_path / "out", settings=settings_for(assignment),
-                         progress=False)
+    result = grade_notebooks(assignment, {"stubs": ATTACKS / f"{assignment}_constant_stubs.ipynb"}, tmp_path)["stubs"]
     earned = {c.grade_id: [v.name for v in c.checks if v.passed] for c in result.cells
               if c.grade_id not in KEPT.get(assignment, set())}
     assert not any(earned.values()), earned
