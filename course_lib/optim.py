@@ -11,7 +11,7 @@ from course_lib.metrics import accuracy
 from course_lib.threads import blas_threads
 
 # A shuffled copy of the samples costs about one epoch of gathers in memory the process has used
-# before and four to five in fresh memory (a new process; measured on MNIST, README): shorter
+# before and four to five in fresh memory (a new process; measured on MNIST, docs/benchmarks.md): shorter
 # trainings gather each batch instead.
 SHUFFLED_COPY_FROM_EPOCHS = 4
 

@@ -15,8 +15,8 @@ A request (``course_lib.probe_codec.pack``) holds ``steps``:
   ``value`` sends back the global ``namespace[target]`` itself (a model the student trained).
 
 The helpers of ``KNOWN_GOOD_HELPERS`` put known-good versions of graded functions in place of the
-student's (answers, so never shipped): their request carries that code's source in its header
-field ``KNOWN_GOOD_FIELD``, built into a module of its own for that request only.
+student's (answers, so never shipped): their request carries the source of the definitions it
+uses in its header field ``KNOWN_GOOD_FIELD``, built into a module of its own for that request only.
 
 The reply is displayed as one output of MIME type ``MIME`` (base64 of an npz).
 """

@@ -3,9 +3,9 @@ notebook (``with_known_good``): the L2 loss and gradient of the toy notebook cal
 ``softmax_loss`` and ``softmax_gradient``, the MLP's ``compute_grad_loss`` calls the student's
 ``forward``. While it runs, those names in the notebook's globals are the known-good versions.
 
-The known-good versions themselves are answers: they are not shipped. The grader sends their
-source with the probe that needs them (``course_lib/judges/known_good.py``); the kernel's probe
-builds it into a module of its own (``load``) and hands it to the helpers below."""
+The known-good versions themselves are answers: they are not shipped. The grader sends the source
+of the ones a probe needs with that probe (from ``course_lib/judges/known_good.py``); the kernel's
+probe builds it into a module of its own (``load``) and hands it to the helpers below."""
 from __future__ import annotations
 
 import inspect
